@@ -1,0 +1,39 @@
+"""Type stub of the C extension (its pure-Python twin is ``_labels_py.py``)"""
+
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+_Entry = Union[Tuple[int, ...], List[int], npt.NDArray[np.integer]]
+
+class LabelsIndex:
+    """Hash index over the rows of a 2-D int32 array"""
+
+    def __init__(self, values: npt.NDArray[np.int32], check_unique: bool = True) -> None: ...
+    @property
+    def values(self) -> npt.NDArray[np.int32]:
+        """the indexed 2-D int32 array (the index keeps a reference to it)"""
+    def __len__(self) -> int: ...
+    def position(self, entry: _Entry, /) -> Optional[int]:
+        """Row number of ``entry``, or None when absent"""
+    def positions(
+        self,
+        queries: npt.NDArray[np.int32],
+        columns: Optional[Sequence[int]] = None,
+    ) -> npt.NDArray[np.int64]:
+        """Row number of each row of ``queries`` (seen through ``columns``), -1
+        where absent"""
+
+def is_sorted(values: npt.NDArray[np.int32], /) -> bool:
+    """True if the rows of ``values`` are strictly increasing (signed,
+    lexicographic)"""
+
+def unique_rows(
+    arrays: Union[List[npt.NDArray[np.int32]], Tuple[npt.NDArray[np.int32], ...]], /
+) -> Tuple[npt.NDArray[np.int32], List[npt.NDArray[np.int64]]]:
+    """The distinct rows in order of first appearance, and an int64 inverse for
+    each input"""
+
+def argsort_rows(values: npt.NDArray[np.int32], /) -> npt.NDArray[np.int64]:
+    """The stable permutation sorting the rows of ``values``"""
