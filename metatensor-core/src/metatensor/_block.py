@@ -381,17 +381,17 @@ def _check_gradient(parent: _BlockData, parameter: str, gradient: _BlockData):
         # share the parent properties, they are identical
         gradient.properties = parent.properties
 
-    if gradient.values.dtype != parent.values.dtype:
-        raise MetatensorError(
-            f"the gradient with respect to '{parameter}' has dtype "
-            f"{_dispatch.dtype_name(gradient.values.dtype)} but the values have "
-            f"{_dispatch.dtype_name(parent.values.dtype)}"
-        )
     if _dispatch.backend(gradient.values) != _dispatch.backend(parent.values):
         raise TypeError(
             f"the gradient with respect to '{parameter}' is a "
             f"{_dispatch.backend(gradient.values)} array but the values are "
             f"{_dispatch.backend(parent.values)}"
+        )
+    if gradient.values.dtype != parent.values.dtype:
+        raise MetatensorError(
+            f"the gradient with respect to '{parameter}' has dtype "
+            f"{_dispatch.dtype_name(gradient.values.dtype)} but the values have "
+            f"{_dispatch.dtype_name(parent.values.dtype)}"
         )
     gradient_device = _dispatch.device(gradient.values)
     parent_device = _dispatch.device(parent.values)

@@ -657,6 +657,8 @@ class Labels:
             return self
         if arrays is None:
             arrays = "numpy" if self._values is self._array else "torch"
+        if arrays not in ("numpy", "torch"):
+            raise ValueError(f"`arrays` must be 'numpy' or 'torch', got {arrays!r}")
         if arrays == "numpy":
             # validates the device
             values = _dispatch.to(self._array, arrays="numpy", device=device)

@@ -443,16 +443,16 @@ def _check_blocks(keys: Labels, blocks: list):
             f"{keys.device} and blocks on {device}"
         )
     for block in blocks[1:]:
+        if _dispatch.backend(block.values) != backend:
+            raise TypeError(
+                f"got blocks with different array types, at least {backend} and "
+                f"{_dispatch.backend(block.values)} were detected"
+            )
         if block.values.dtype != dtype:
             raise MetatensorError(
                 "got blocks with different dtypes, at least "
                 f"'{_dispatch.dtype_name(dtype)}' and "
                 f"'{_dispatch.dtype_name(block.values.dtype)}' were detected"
-            )
-        if _dispatch.backend(block.values) != backend:
-            raise TypeError(
-                f"got blocks with different array types, at least {backend} and "
-                f"{_dispatch.backend(block.values)} were detected"
             )
         block_device = _dispatch.device(block.values)
         if not _dispatch.same_device(block_device, device):
