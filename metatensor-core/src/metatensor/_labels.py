@@ -12,6 +12,7 @@ from ._errors import MetatensorError
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # names tuples already validated, to make creating many Labels cheap
 _VALID_NAMES = set()
+_INT32 = np.dtype(np.int32)
 _INT32_MIN = np.iinfo(np.int32).min
 _INT32_MAX = np.iinfo(np.int32).max
 
@@ -52,6 +53,17 @@ def _validate_names(names) -> tuple:
 
 def _int32_values(values, n_names: int) -> np.ndarray:
     """Convert ``values`` to a new 2-D read-only C-contiguous int32 numpy array"""
+    if (
+        type(values) is np.ndarray
+        and values.dtype is _INT32
+        and values.ndim == 2
+        and values.shape[1] == n_names
+    ):
+        # fast path for the common case
+        array = values.copy()
+        array.setflags(write=False)
+        return array
+
     if not isinstance(values, np.ndarray):
         values = np.asarray(values)
 
@@ -236,7 +248,7 @@ class Labels:
     def __init__(self, names, values, assume_unique: bool = False):
         names = _validate_names(names)
         index = None
-        if _dispatch.is_torch(values):
+        if type(values) is not np.ndarray and _dispatch.is_torch(values):
             values = _torch_int32_values(values)
             if values.dim() != 2 or values.shape[1] != len(names):
                 if values.numel() == 0:
@@ -451,16 +463,15 @@ class Labels:
         ``self`` and ``other`` in the union (two int64 arrays)"""
         self._check_set_operation(other, "union")
         positions = self._get_index().positions(other._array)
-        new = positions < 0
+        new = np.flatnonzero(positions < 0)
         n_self = len(self)
-        n_new = int(np.count_nonzero(new))
-        if n_new == 0:
+        if len(new) == 0:
             union = self
         else:
-            array = np.concatenate([self._array, other._array[new]])
+            array = np.concatenate([self._array, other._array.take(new, axis=0)])
             union = Labels._unchecked(self._names, array, like=self)
         mapping_other = positions
-        mapping_other[new] = np.arange(n_self, n_self + n_new)
+        mapping_other[new] = np.arange(n_self, n_self + len(new))
         mapping_self = np.arange(n_self, dtype=np.int64)
         return union, self._mapping(mapping_self), self._mapping(mapping_other)
 
@@ -478,15 +489,15 @@ class Labels:
         else:
             small, large = other, self
         positions = large._get_index().positions(small._array)
-        found = positions >= 0
-        n_found = int(np.count_nonzero(found))
-        array = np.ascontiguousarray(small._array[found])
+        found = np.flatnonzero(positions >= 0)
+        array = small._array.take(found, axis=0)
         intersection = Labels._unchecked(self._names, array, like=self)
 
+        new_positions = np.arange(len(found))
         mapping_small = np.full(len(small), -1, dtype=np.int64)
-        mapping_small[found] = np.arange(n_found)
+        mapping_small[found] = new_positions
         mapping_large = np.full(len(large), -1, dtype=np.int64)
-        mapping_large[positions[found]] = np.arange(n_found)
+        mapping_large[positions[found]] = new_positions
         if small is self:
             mapping_self, mapping_other = mapping_small, mapping_large
         else:
@@ -501,12 +512,11 @@ class Labels:
         """Difference of ``self`` and ``other``, with the position of each entry of
         ``self`` in the difference (-1 when absent)"""
         self._check_set_operation(other, "difference")
-        kept = other._get_index().positions(self._array) < 0
-        n_kept = int(np.count_nonzero(kept))
-        array = np.ascontiguousarray(self._array[kept])
+        kept = np.flatnonzero(other._get_index().positions(self._array) < 0)
+        array = self._array.take(kept, axis=0)
         difference = Labels._unchecked(self._names, array, like=self)
         mapping = np.full(len(self), -1, dtype=np.int64)
-        mapping[kept] = np.arange(n_kept)
+        mapping[kept] = np.arange(len(kept))
         return difference, self._mapping(mapping)
 
     def select(self, selection):
