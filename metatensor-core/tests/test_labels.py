@@ -4,6 +4,7 @@ import pickle
 import numpy as np
 import pytest
 from _index_impls import index_impl  # noqa: F401 (autouse fixture)
+from _utils import requires_torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -447,3 +448,56 @@ def test_public_module():
     assert LabelsEntry.__module__ == "metatensor"
     assert metatensor.MetatensorError.__module__ == "metatensor"
     assert issubclass(MetatensorError, ValueError)
+
+
+# ================================================================================ #
+# torch values
+
+
+@requires_torch
+def test_torch_labels():
+    import torch
+
+    values = torch.tensor([[0, 1], [1, 2], [2, 3]])
+    labels = Labels(["a", "b"], values)
+    assert isinstance(labels.values, torch.Tensor)
+    assert labels.values.dtype == torch.int32
+    assert labels.device == torch.device("cpu")
+    # the values are copied
+    values[0, 0] = 10
+    assert labels.values[0, 0] == 0
+
+    assert labels.position(torch.tensor([1, 2])) == 1
+    assert labels.position(labels[2]) == 2
+    assert isinstance(labels[0].values, torch.Tensor)
+    assert labels.column("b").tolist() == [1, 2, 3]
+
+    other = Labels(["a", "b"], torch.tensor([[2, 3], [7, 7]]))
+    union, first, second = labels.union_and_mapping(other)
+    assert isinstance(union.values, torch.Tensor)
+    assert union.values.tolist() == [[0, 1], [1, 2], [2, 3], [7, 7]]
+    assert isinstance(second, torch.Tensor)
+    assert second.tolist() == [2, 3]
+    assert labels.intersection(other).values.tolist() == [[2, 3]]
+    assert labels.difference(other).values.tolist() == [[0, 1], [1, 2]]
+
+    selected = labels.select(Labels(["b"], torch.tensor([[2]])))
+    assert isinstance(selected, torch.Tensor)
+    assert selected.tolist() == [1]
+
+    assert labels.append("c", np.array([4, 5, 6])).values.tolist()[0] == [0, 1, 4]
+    assert isinstance(labels.rename("a", "x").values, torch.Tensor)
+
+    as_numpy = labels.to(arrays="numpy")
+    assert isinstance(as_numpy.values, np.ndarray)
+    assert as_numpy == labels
+    as_torch = as_numpy.to(arrays="torch")
+    assert isinstance(as_torch.values, torch.Tensor)
+    assert as_torch.values.tolist() == labels.values.tolist()
+
+    with pytest.raises(TypeError, match="must be convertible to integers"):
+        Labels(["a"], torch.tensor([[1.0]]))
+    with pytest.raises(MetatensorError, match="must fit in 32-bit integers"):
+        Labels(["a"], torch.tensor([[2**40]]))
+    with pytest.raises(MetatensorError, match=r"\[0\] is already present"):
+        Labels(["a"], torch.tensor([[0], [0]]))
