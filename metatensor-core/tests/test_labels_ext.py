@@ -765,7 +765,10 @@ def both(name, *args):
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(values=garbage, flag=st.one_of(st.booleans(), st.integers(-1, 1), st.none()))
+@given(
+    values=garbage,
+    flag=st.one_of(st.booleans(), st.integers(-1, 1), st.none(), st.just(np.array([1, 2]))),
+)
 def test_fuzz_free_functions(values, flag):
     for name in ("is_sorted", "argsort_rows"):
         both(name, values)

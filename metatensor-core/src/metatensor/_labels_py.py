@@ -110,11 +110,28 @@ def _parse_columns(columns, d: int, k: int) -> List[int]:
 
 
 class LabelsIndex:
-    """Hash index over the rows of a 2-D int32 array"""
+    """Hash index over the rows of a 2-D int32 array
+
+    :param values: 2-D int32 array, C-contiguous and aligned; the index keeps a
+        reference to it and does not see later changes to its content
+    :param check_unique: raise :py:class:`MetatensorError` if a row is repeated;
+        without the check, lookups give the first occurrence
+    :raises TypeError: if ``values`` is not a numpy array of int32
+    :raises ValueError: for a wrong shape or layout, or too many rows
+
+    >>> import numpy as np
+    >>> index = LabelsIndex(np.array([[0, 1], [2, 3]], dtype=np.int32))
+    >>> index.position((2, 3)), index.position([4, 5])
+    (1, None)
+    >>> index.positions(np.array([[3, 2, 9]], dtype=np.int32), columns=[1, 0])
+    array([1])
+    """
 
     __slots__ = ("_values", "_positions")
 
     def __init__(self, values: np.ndarray, check_unique: bool = True):
+        # first, as the extension's argument parsing does
+        check_unique = bool(check_unique)
         values = _as_int32_2d(values, "values", contiguous=True)
         n = values.shape[0]
         if n > _MAX_ROWS:
@@ -125,7 +142,7 @@ class LabelsIndex:
         rows = list(map(tuple, values.tolist()))
         # reversed, so that the first occurrence of a repeated row wins
         positions = dict(zip(reversed(rows), range(n - 1, -1, -1)))
-        if bool(check_unique) and len(positions) != n:
+        if check_unique and len(positions) != n:
             for i, row in enumerate(rows):
                 if positions[row] != i:
                     raise MetatensorError(
