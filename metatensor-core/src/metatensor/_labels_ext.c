@@ -11,7 +11,9 @@
  * Every entry point has a pure-Python twin with the same behaviour and the same
  * messages in _labels_py.py, and the tests run on both. Inputs are validated at
  * the boundary (type, dtype, ndim, contiguity, sizes); every failure is a Python
- * exception, never a crash. Arrays are read in place, never copied.
+ * exception, never a crash. Arrays are read in place, never copied. Where
+ * integers are expected, bools (Python or numpy) are rejected with TypeError;
+ * an entry with a value outside the int32 range is simply absent.
  *
  * The index is an open-addressing table with linear probing: a power-of-two
  * capacity of at least twice the number of rows (load factor <= 0.5), slots

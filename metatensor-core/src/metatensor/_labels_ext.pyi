@@ -16,7 +16,8 @@ class LabelsIndex:
         """the indexed 2-D int32 array (the index keeps a reference to it)"""
     def __len__(self) -> int: ...
     def position(self, entry: _Entry, /) -> Optional[int]:
-        """Row number of ``entry``, or None when absent"""
+        """Row number of ``entry``, or None when absent (also when a value is
+        outside the int32 range); bools are rejected with TypeError"""
     def positions(
         self,
         queries: npt.NDArray[np.int32],
