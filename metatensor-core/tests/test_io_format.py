@@ -176,7 +176,13 @@ def _npy_bytes(text: str, data: bytes = b"", version=1) -> bytes:
     encoded = text.encode()
     if version == 1:
         return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(encoded)) + encoded + data
-    return b"\x93NUMPY" + bytes((version, 0)) + struct.pack("<I", len(encoded)) + encoded + data
+    return (
+        b"\x93NUMPY"
+        + bytes((version, 0))
+        + struct.pack("<I", len(encoded))
+        + encoded
+        + data
+    )
 
 
 @pytest.mark.parametrize(
@@ -189,7 +195,9 @@ def _npy_bytes(text: str, data: bytes = b"", version=1) -> bytes:
         (_npy_bytes("{'descr': '<f8', 'fortran_order': False"), "invalid NPY header"),
         (_npy_bytes("{'descr': '<f8', 'shape': (1, 1)}"), "missing fortran_order"),
         (
-            _npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x': 1}"),
+            _npy_bytes(
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x': 1}"
+            ),
             "unexpected x",
         ),
         (
@@ -213,7 +221,9 @@ def _npy_bytes(text: str, data: bytes = b"", version=1) -> bytes:
     ],
 )
 def test_bad_headers(data, message):
-    with pytest.raises(MetatensorError, match="^serialization format error: .*" + message):
+    with pytest.raises(
+        MetatensorError, match="^serialization format error: .*" + message
+    ):
         _npy.read_array(_member(data))
 
 
@@ -237,7 +247,9 @@ def test_bad_data_types(descr, message):
 def test_fortran_order_rejected():
     buffer = io.BytesIO()
     np.save(buffer, np.asfortranarray(np.zeros((2, 3))))
-    with pytest.raises(MetatensorError, match="Fortran-ordered arrays are not supported"):
+    with pytest.raises(
+        MetatensorError, match="Fortran-ordered arrays are not supported"
+    ):
         _npy.read_array(_member(buffer.getvalue()))
 
     text = "{'descr': [('a', '<i4')], 'fortran_order': True, 'shape': (1,), }"
@@ -302,7 +314,25 @@ def test_zip_bytes():
     )
     central = (
         b"PK\x01\x02"
-        + struct.pack("<HHHHHHIIIHHHHHII", 0x032E, 20, 0, 0, 0, 0x2821, crc, 5, 5, 5, 0, 0, 0, 0, 0x81A40000, 0)
+        + struct.pack(
+            "<HHHHHHIIIHHHHHII",
+            0x032E,
+            20,
+            0,
+            0,
+            0,
+            0x2821,
+            crc,
+            5,
+            5,
+            5,
+            0,
+            0,
+            0,
+            0,
+            0x81A40000,
+            0,
+        )
         + b"a.npy"
     )
     end = b"PK\x05\x06" + struct.pack(
@@ -423,7 +453,11 @@ def _big_archive():
 @pytest.mark.parametrize("position", ["small", "big"])
 def test_crc_mismatch(position):
     archive = bytearray(_big_archive())
-    start = archive.index(b"abc") if position == "small" else archive.index(bytes(range(256)))
+    start = (
+        archive.index(b"abc")
+        if position == "small"
+        else archive.index(bytes(range(256)))
+    )
     archive[start + 1] ^= 0x01
     reader = _zip.ZipReader(_zip.BufferSource(bytes(archive)))
     with pytest.raises(MetatensorError, match=f"invalid checksum for '{position}'"):
@@ -436,7 +470,16 @@ def test_crc_mismatch(position):
 
 def test_truncated_archives():
     archive = _big_archive()
-    for cut in [0, 1, 4, 22, 100, len(archive) // 2, len(archive) - 23, len(archive) - 1]:
+    for cut in [
+        0,
+        1,
+        4,
+        22,
+        100,
+        len(archive) // 2,
+        len(archive) - 23,
+        len(archive) - 1,
+    ]:
         with pytest.raises(MetatensorError, match="^serialization format error: "):
             reader = _zip.ZipReader(_zip.BufferSource(archive[:cut]))
             reader.read("big")

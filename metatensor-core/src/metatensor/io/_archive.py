@@ -23,8 +23,6 @@ from ._zip import ZipReader
 _CACHED_LABELS_SIZE = 4096
 
 
-
-
 class NativeArchive:
     """Members of an archive read with our own zip reader; names are given without
     the ``.npy`` extension"""
@@ -119,20 +117,22 @@ class NumpyArchive:
 def _gradient_parameters(names) -> dict:
     """Map the prefix of each block in the archive (``""``, ``"blocks/3/"``,
     ``"blocks/3/gradients/positions/"``) to its sorted gradient parameters, found
-    from the ``<prefix>gradients/<parameter>/values`` member names"""
+    from the ``<prefix>gradients/<parameter>/{values,samples}`` member names (a
+    gradient with only one of them is reported as a missing member)"""
     parameters = {}
     for name in names:
-        if not name.endswith("/values"):
+        if name.endswith("/values"):
+            head = "/" + name[: -len("/values")]
+        elif name.endswith("/samples"):
+            head = "/" + name[: -len("/samples")]
+        else:
             continue
-        head = "/" + name[: -len("/values")]
         start = head.rfind("/gradients/")
         if start < 0:
             continue
         parent = head[1 : start + 1]
-        parameters.setdefault(parent, []).append(head[start + len("/gradients/") :])
-    for values in parameters.values():
-        values.sort()
-    return parameters
+        parameters.setdefault(parent, set()).add(head[start + len("/gradients/") :])
+    return {parent: sorted(values) for parent, values in parameters.items()}
 
 
 def _read_block(archive, parameters, prefix, properties, create_array):

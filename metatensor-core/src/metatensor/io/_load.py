@@ -54,7 +54,11 @@ def create_torch_array(array: np.ndarray):
 #                              inputs and error hints                                #
 # ================================================================================== #
 
-_ARTICLES = {"TensorMap": "a TensorMap", "TensorBlock": "a TensorBlock", "Labels": "Labels"}
+_ARTICLES = {
+    "TensorMap": "a TensorMap",
+    "TensorBlock": "a TensorBlock",
+    "Labels": "Labels",
+}
 _LOADERS = {
     ("TensorMap", False): "load",
     ("TensorMap", True): "load_buffer",
@@ -183,7 +187,7 @@ def _load(kind, file, from_buffer, use_numpy=False, mmap=False, create_array=Non
             if kind == "Labels":
                 return _load_labels(source)
             elif use_numpy:
-                return _load_numpy(kind, source, path, create_array)
+                return _load_numpy(kind, source, handle, create_array)
             archive = NativeArchive(ZipReader(source, verify=not mmap), copy=not mmap)
             if kind == "TensorMap":
                 return read_tensor(archive, create_array)
@@ -203,9 +207,14 @@ def _load_labels(source) -> Labels:
     return Labels(names, values)
 
 
-def _load_numpy(kind, source, path, create_array):
-    # numpy needs a path or a file object; BytesIO copies the data once
-    file = path if path is not None else io.BytesIO(source.read_at(0, source.size))
+def _load_numpy(kind, source, handle, create_array):
+    if handle is not None:
+        # numpy leaks the files it opens itself when they are not valid archives
+        handle.seek(0)
+        file = handle
+    else:
+        # numpy needs a file object; BytesIO copies the data once
+        file = io.BytesIO(source.read_at(0, source.size))
     try:
         loaded = np.load(file, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
@@ -251,12 +260,14 @@ def load(file, use_numpy: bool = False, *, mmap: bool = False) -> TensorMap:
         TensorBlock or Labels
 
     >>> import numpy as np
+    >>> import metatensor
     >>> from metatensor import Labels, TensorBlock, TensorMap
     >>> block = TensorBlock(
     ...     np.zeros((2, 1)), Labels.range("s", 2), [], Labels.range("p", 1)
     ... )
     >>> tensor = TensorMap(Labels.single(), [block])
-    >>> load_buffer(save_buffer(tensor)).block(0).values.shape
+    >>> buffer = metatensor.io.save_buffer(tensor)
+    >>> metatensor.io.load_buffer(buffer).block(0).values.shape
     (2, 1)
     """
     return _load("TensorMap", file, False, use_numpy=use_numpy, mmap=mmap)

@@ -8,9 +8,10 @@ the data starts on a multiple of 64 bytes, and then the raw data.
 metatensor writes the header dict as::
 
     { 'descr': '<f8', 'fortran_order': False, 'shape': (2, 3, 2, ) }
-    { 'descr': [('system', '<i4'), ('atom', '<i4'), ], 'fortran_order': False, 'shape': (4, ) }
+    { 'descr': [('system', '<i4'), ('atom', '<i4'), ], 'fortran_order': False,
+      'shape': (4, ) }
 
-with a space inside the braces and every sequence element followed by ``", "``
+(the second one on a single line), with a space inside the braces and every sequence element followed by ``", "``
 (including the last one). The writers below reproduce this spelling byte for byte;
 the parser accepts any header numpy or metatensor can write (v1/v2/v3, keys in any
 order, single or double quotes, spaces or tabs).
@@ -75,11 +76,13 @@ def _wrap_header(text: str) -> bytes:
     spaces, then ``\\n``, so that the data starts at a multiple of 64 bytes.
     """
     encoded = text.encode("latin1")
-    for version, length_format, prefix_size in ((1, "<H", 10), (2, "<I", 12)):
+    version, prefix_size = 1, 10
+    padding = _ALIGNMENT - (prefix_size + len(encoded) + 1) % _ALIGNMENT
+    if len(encoded) + padding + 1 > 0xFFFF:
+        version, prefix_size = 2, 12
         padding = _ALIGNMENT - (prefix_size + len(encoded) + 1) % _ALIGNMENT
-        header_length = len(encoded) + padding + 1
-        if version == 2 or header_length <= 0xFFFF:
-            break
+    header_length = len(encoded) + padding + 1
+    length_format = "<H" if version == 1 else "<I"
 
     return b"".join(
         (
@@ -407,8 +410,7 @@ def read_labels(member):
     descr, fortran_order, shape = read_header(member)
     if not isinstance(descr, tuple):
         raise format_error(
-            "Labels must be stored as a structured array, "
-            f"got a 'descr' of {descr!r}"
+            f"Labels must be stored as a structured array, got a 'descr' of {descr!r}"
         )
     if len(descr) == 0:
         raise format_error("Labels with zero dimensions can not be loaded")

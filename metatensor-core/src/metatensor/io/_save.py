@@ -244,9 +244,9 @@ def save(file, data, use_numpy: bool = False):
 
     >>> import io
     >>> import numpy as np
-    >>> from metatensor import Labels
+    >>> import metatensor
     >>> file = io.BytesIO()
-    >>> save(file, Labels(["a"], np.array([[1], [2]])))
+    >>> metatensor.io.save(file, metatensor.Labels(["a"], np.array([[1], [2]])))
     >>> len(file.getvalue())
     136
     """
@@ -289,8 +289,9 @@ def save_buffer(data, use_numpy: bool = False) -> memoryview:
     :return: a writable memoryview over a :py:class:`bytearray`
 
     >>> import numpy as np
-    >>> from metatensor import Labels
-    >>> buffer = save_buffer(Labels(["a"], np.array([[1], [2]])))
+    >>> import metatensor
+    >>> labels = metatensor.Labels(["a"], np.array([[1], [2]]))
+    >>> buffer = metatensor.io.save_buffer(labels)
     >>> bytes(buffer[:6])
     b'\\x93NUMPY'
     """

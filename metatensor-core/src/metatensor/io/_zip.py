@@ -129,7 +129,9 @@ class ZipWriter:
             marked_size = 0xFFFFFFFF if size >= ZIP64_LIMIT else size
             extra_field = b""
             if extra:
-                extra_field = struct.pack(f"<HH{len(extra)}Q", 1, 8 * len(extra), *extra)
+                extra_field = struct.pack(
+                    f"<HH{len(extra)}Q", 1, 8 * len(extra), *extra
+                )
             central.append(
                 _CENTRAL.pack(
                     _CENTRAL_SIGNATURE,
