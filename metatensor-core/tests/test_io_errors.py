@@ -6,15 +6,20 @@ import io
 import numpy as np
 import pytest
 from _io_utils import (
+    HAS_TORCH,
     assert_tensors_equal,
     labels_member,
     make_tensor,
     replace_member,
+    requires_torch,
 )
 
 import metatensor
 from metatensor import Labels, MetatensorError, TensorBlock, TensorMap
 from metatensor.io import _npy
+
+if HAS_TORCH:
+    import torch
 
 # ================================================================================== #
 #                                    error paths                                     #
@@ -260,3 +265,19 @@ def test_pickles_are_never_loaded(monkeypatch):
         metatensor.io.save_buffer(make_tensor(), use_numpy=True), use_numpy=True
     )
     assert calls == [False]
+
+
+@requires_torch
+def test_no_file_for_unsupported_data(tmp_path):
+    bf16 = TensorBlock(
+        torch.zeros((1, 1), dtype=torch.bfloat16),
+        Labels.range("s", 1),
+        [],
+        Labels.range("p", 1),
+    )
+    tensor = TensorMap(Labels.range("k", 1), [bf16])
+    for use_numpy in (False, True):
+        path = tmp_path / f"tensor-{use_numpy}.mts"
+        with pytest.raises(MetatensorError, match="unsupported DLPack dtype"):
+            metatensor.io.save(path, tensor, use_numpy=use_numpy)
+        assert not path.exists()

@@ -11,10 +11,11 @@ metatensor writes the header dict as::
     { 'descr': [('system', '<i4'), ('atom', '<i4'), ], 'fortran_order': False,
       'shape': (4, ) }
 
-(the second one on a single line), with a space inside the braces and every sequence element followed by ``", "``
-(including the last one). The writers below reproduce this spelling byte for byte;
-the parser accepts any header numpy or metatensor can write (v1/v2/v3, keys in any
-order, single or double quotes, spaces or tabs).
+(the second one on a single line), with a space inside the braces and every
+sequence element followed by ``", "`` (including the last one). The writers below
+reproduce this spelling byte for byte; the parser accepts any header numpy or
+metatensor can write (v1/v2/v3, keys in any order, single or double quotes, spaces
+or tabs).
 
 Nothing in this module knows about zip archives, Labels or blocks: the readers take
 a ``member`` object with ``read(n) -> bytes``, ``readinto(memoryview)``,

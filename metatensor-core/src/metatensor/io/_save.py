@@ -107,21 +107,21 @@ def _labels_chunks(labels: Labels):
     return [_npy.labels_header(labels.names, len(values)), _npy.byte_view(values)]
 
 
-def _write_block(writer: ZipWriter, prefix: str, block: TensorBlock, gradient: bool):
+def _block_members(members: list, prefix: str, block: TensorBlock, gradient: bool):
     values = _numpy_data(block.values)
     header = _npy.array_header(_npy.array_descr(values.dtype), values.shape)
-    writer.add(prefix + "values.npy", [header, _npy.byte_view(values)])
-    writer.add(prefix + "samples.npy", _labels_chunks(block.samples))
+    members.append((prefix + "values.npy", [header, _npy.byte_view(values)]))
+    members.append((prefix + "samples.npy", _labels_chunks(block.samples)))
     for i, component in enumerate(block.components):
-        writer.add(f"{prefix}components/{i}.npy", _labels_chunks(component))
+        members.append((f"{prefix}components/{i}.npy", _labels_chunks(component)))
     if not gradient:
         # gradients share the properties of their parent
-        writer.add(prefix + "properties.npy", _labels_chunks(block.properties))
+        members.append((prefix + "properties.npy", _labels_chunks(block.properties)))
 
     # upstream (since 0.2.6) writes the gradients sorted by parameter name
     for parameter in sorted(block.gradients_list()):
-        _write_block(
-            writer, f"{prefix}gradients/{parameter}/", block.gradient(parameter), True
+        _block_members(
+            members, f"{prefix}gradients/{parameter}/", block.gradient(parameter), True
         )
 
 
@@ -131,26 +131,42 @@ def info_json(info: dict) -> bytes:
     return json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False).encode()
 
 
-def write_native(write, data):
-    """Write ``data`` in the native format through ``write`` (a function taking a
-    bytes-like object)"""
+def native_writer(data):
+    """Prepare ``data`` for the native format, returning a function that writes it
+    through ``write`` (a function taking a bytes-like object).
+
+    All conversions happen here, so that unsupported data raises before any file is
+    created; the arrays are not copied (unless they are not C-contiguous numpy
+    arrays in native byte order).
+    """
     kind = _data_kind(data)
     if kind == "Labels":
-        for chunk in _labels_chunks(data):
-            write(chunk)
-        return
+        chunks = _labels_chunks(data)
 
-    writer = ZipWriter(write)
+        def write_labels(write):
+            for chunk in chunks:
+                write(chunk)
+
+        return write_labels
+
+    members = []
     if kind == "TensorBlock":
-        _write_block(writer, "", data, False)
+        _block_members(members, "", data, False)
     else:
-        writer.add("keys.npy", _labels_chunks(data.keys))
+        members.append(("keys.npy", _labels_chunks(data.keys)))
         for i, block in enumerate(data.blocks()):
-            _write_block(writer, f"blocks/{i}/", block, False)
+            _block_members(members, f"blocks/{i}/", block, False)
         info = data.info()
         if info:
-            writer.add("info.json", [info_json(info)])
-    writer.finish()
+            members.append(("info.json", [info_json(info)]))
+
+    def write_archive(write):
+        writer = ZipWriter(write)
+        for name, chunks in members:
+            writer.add(name, chunks)
+        writer.finish()
+
+    return write_archive
 
 
 # ================================================================================== #
@@ -258,6 +274,7 @@ def save(file, data, use_numpy: bool = False):
         if use_numpy:
             write_numpy(path, data)
             return
+        write = native_writer(data)
         if not path.endswith(".mts"):
             path += ".mts"
             warnings.warn(
@@ -266,12 +283,12 @@ def save(file, data, use_numpy: bool = False):
                 stacklevel=user_stacklevel(),
             )
         with open(path, "wb") as output:
-            write_native(output.write, data)
+            write(output.write)
     elif hasattr(file, "write"):
         if use_numpy:
             write_numpy(file, data)
         else:
-            write_native(file.write, data)
+            native_writer(data)(file.write)
     else:
         raise TypeError(
             "`file` must be a str, a pathlib.Path or a binary file object, "
@@ -302,5 +319,5 @@ def save_buffer(data, use_numpy: bool = False) -> memoryview:
         return memoryview(bytearray(output.getbuffer()))
 
     chunks = []
-    write_native(chunks.append, data)
+    native_writer(data)(chunks.append)
     return memoryview(bytearray().join(chunks))
