@@ -778,3 +778,25 @@ def test_environment_is_not_modified():
     before = set(os.listdir("."))
     metatensor.io.save_buffer(make_tensor())
     assert set(os.listdir(".")) == before
+
+
+@pytest.mark.skipif(
+    not (HAS_TORCH and torch.cuda.is_available()), reason="CUDA is not available"
+)
+def test_cuda_tensors():
+    device = torch.device("cuda")
+    values = torch.arange(6, dtype=torch.float32, device=device).reshape(2, 3)
+    block = TensorBlock(
+        values,
+        Labels(["s"], torch.tensor([[0], [1]], dtype=torch.int32, device=device)),
+        [],
+        Labels(["p"], torch.arange(3, dtype=torch.int32, device=device).reshape(-1, 1)),
+    )
+    tensor = TensorMap(
+        Labels(["k"], torch.zeros((1, 1), dtype=torch.int32, device=device)), [block]
+    )
+    for use_numpy in (False, True):
+        buffer = metatensor.io.save_buffer(tensor, use_numpy=use_numpy)
+        loaded = metatensor.io.load_buffer(buffer)
+        np.testing.assert_array_equal(loaded.block(0).values, values.cpu().numpy())
+        assert loaded.keys.names == ["k"]

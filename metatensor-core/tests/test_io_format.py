@@ -541,3 +541,17 @@ def test_flipped_bytes_never_crash():
                 reader.read(name)
         except MetatensorError as e:
             assert str(e).startswith("serialization format error: ")
+
+
+def test_read_header():
+    header = _npy.labels_header(["a", "b"], 7)
+    parsed = _npy.read_header(_member(header))
+    assert parsed.descr == (("a", "<i4"), ("b", "<i4"))
+    assert parsed.fortran_order is False
+    assert parsed.shape == (7,)
+    assert parsed.offset == 128
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.zeros((2, 3)), version=(2, 0))
+    parsed = _npy.read_header(_member(buffer.getvalue()))
+    assert parsed == ("<f8", False, (2, 3), 128)

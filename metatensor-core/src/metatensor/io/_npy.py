@@ -27,6 +27,7 @@ import functools
 import re
 import struct
 import sys
+import typing
 
 import numpy as np
 
@@ -299,10 +300,20 @@ def parse_header_text(text: str):
     return descr, fortran_order, shape
 
 
-def read_header(member):
-    """Read the magic, version and header from ``member``, returning
-    ``(descr, fortran_order, shape)``. ``member`` is left at the start of the data.
-    """
+class Header(typing.NamedTuple):
+    """Content of an NPY header"""
+
+    #: type string (``'<f8'``) or structured type (tuple of ``(name, type)``)
+    descr: object
+    fortran_order: bool
+    shape: tuple
+    #: offset of the data from the start of the NPY file
+    offset: int
+
+
+def read_header(member) -> Header:
+    """Read the magic, version and header from ``member``; ``member`` is left at
+    the start of the data."""
     prefix = member.read(8)
     if len(prefix) < 8 or prefix[:6] != MAGIC:
         raise format_error("invalid NPY file: missing the '\\x93NUMPY' magic string")
@@ -328,7 +339,8 @@ def read_header(member):
         text = bytes(raw).decode("utf8" if version == 3 else "latin1")
     except UnicodeDecodeError as e:
         raise format_error("invalid NPY header: it is not valid UTF-8") from e
-    return parse_header_text(text)
+    descr, fortran_order, shape = parse_header_text(text)
+    return Header(descr, fortran_order, shape, 8 + length_size + length)
 
 
 def _count(shape) -> int:
@@ -386,7 +398,7 @@ def read_array(member, copy: bool = True) -> np.ndarray:
     ``copy=False`` the array is a view of the member's memory when the member can
     provide one (memory-mapped files), and a copy otherwise.
     """
-    descr, fortran_order, shape = read_header(member)
+    descr, fortran_order, shape, _ = read_header(member)
     if fortran_order:
         raise format_error("Fortran-ordered arrays are not supported")
     dtype = _data_dtype(descr)
@@ -408,7 +420,7 @@ def read_array(member, copy: bool = True) -> np.ndarray:
 def read_labels(member):
     """Read a Labels array from ``member``, returning ``(names, values)`` with
     ``values`` a native int32 array of shape ``(count, len(names))``."""
-    descr, fortran_order, shape = read_header(member)
+    descr, fortran_order, shape, _ = read_header(member)
     if not isinstance(descr, tuple):
         raise format_error(
             f"Labels must be stored as a structured array, got a 'descr' of {descr!r}"
