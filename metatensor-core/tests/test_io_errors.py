@@ -281,3 +281,11 @@ def test_no_file_for_unsupported_data(tmp_path):
         with pytest.raises(MetatensorError, match="unsupported DLPack dtype"):
             metatensor.io.save(path, tensor, use_numpy=use_numpy)
         assert not path.exists()
+
+
+def test_text_files(tmp_path):
+    path = tmp_path / "tensor.mts"
+    metatensor.io.save(path, make_tensor())
+    with open(path, encoding="latin1") as file:
+        with pytest.raises(TypeError, match="`file` must be opened in binary mode"):
+            metatensor.io.load(file)

@@ -149,7 +149,10 @@ def _open(file, from_buffer: bool, mmap: bool):
     path = _path(file)
     if path is None:
         # file objects are read from their current position
-        return BufferSource(file.read()), None, None
+        data = file.read()
+        if isinstance(data, str):
+            raise TypeError("`file` must be opened in binary mode, got a text file")
+        return BufferSource(data), None, None
 
     handle = open(path, "rb")
     if not mmap:
