@@ -289,3 +289,17 @@ def test_text_files(tmp_path):
     with open(path, encoding="latin1") as file:
         with pytest.raises(TypeError, match="`file` must be opened in binary mode"):
             metatensor.io.load(file)
+
+
+def test_numpy_unsupported_values():
+    file = io.BytesIO()
+    np.savez(
+        file,
+        values=np.array([["a"]]),
+        samples=np.array([(0,)], dtype=[("s", "<i4")]),
+        properties=np.array([(0,)], dtype=[("p", "<i4")]),
+    )
+    with pytest.raises(MetatensorError, match="unsupported data type '<U1' in 'values"):
+        metatensor.io.load_block_buffer(file.getvalue(), use_numpy=True)
+    with pytest.raises(MetatensorError, match="unsupported data type '<U1'"):
+        metatensor.io.load_block_buffer(file.getvalue())

@@ -87,7 +87,11 @@ class NumpyArchive:
         array = self._get(name)
         if not isinstance(array, np.ndarray) or array.dtype.names is not None:
             raise format_error(f"'{name}.npy' does not contain a numeric array")
-        _npy.array_descr(array.dtype)  # only the types the native format supports
+        if not _npy.is_supported(array.dtype):
+            # only the types the native format supports
+            raise format_error(
+                f"unsupported data type '{array.dtype.str}' in '{name}.npy'"
+            )
         return np.ascontiguousarray(array)
 
     def labels(self, name: str) -> Labels:

@@ -121,6 +121,11 @@ def byte_view(array: np.ndarray) -> memoryview:
     return memoryview(array.reshape(-1).view(np.uint8))
 
 
+def is_supported(dtype: np.dtype) -> bool:
+    """Whether metatensor can store arrays of this ``dtype``"""
+    return (dtype.kind, dtype.itemsize) in _SUPPORTED_TYPES and not dtype.fields
+
+
 def array_descr(dtype: np.dtype) -> str:
     """The descr written for a numpy ``dtype``, always with an explicit byte order
     prefix (``<b1`` for bool, where numpy would write ``|b1``).
@@ -128,7 +133,7 @@ def array_descr(dtype: np.dtype) -> str:
     :raises MetatensorError: for types metatensor can not store (strings, objects,
         structured data, long double, ...)
     """
-    if (dtype.kind, dtype.itemsize) not in _SUPPORTED_TYPES or dtype.fields:
+    if not is_supported(dtype):
         raise MetatensorError(
             f"can not save arrays with dtype {dtype}: only bool, integers, floating "
             "point and complex numbers are supported"
