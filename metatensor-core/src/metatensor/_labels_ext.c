@@ -147,7 +147,13 @@ static inline uint64_t hash_row(const int32_t *row, Py_ssize_t d) {
 
 /* 1 if the rows `a` and `b` of `d` values are equal; cannot fail */
 static inline int rows_equal(const int32_t *a, const int32_t *b, Py_ssize_t d) {
-    return d == 0 || memcmp(a, b, (size_t)d * sizeof(int32_t)) == 0;
+    /* labels have few dimensions: a loop beats a call to memcmp */
+    for (Py_ssize_t j = 0; j < d; j++) {
+        if (a[j] != b[j]) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 typedef struct {
@@ -584,6 +590,49 @@ error:
     return result;
 }
 
+/* Hint the processor to load `address` into the cache; cannot fail */
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(address) __builtin_prefetch(address)
+#else
+#define PREFETCH(address) ((void)(address))
+#endif
+
+/* Bulk lookups are bound by cache misses on the table and on the indexed rows:
+ * queries are hashed LOOKAHEAD rows in advance, their slot is prefetched, and
+ * half-way there the row that slot points to is prefetched too */
+#define LOOKAHEAD 16
+
+/* Look up the `m` C-contiguous rows of `queries` and write their row number
+ * (-1 if absent) in `out`. Cannot fail, needs no GIL */
+static void lookup_contiguous(const LabelsIndexObject *self, const int32_t *queries,
+                              Py_ssize_t m, int64_t *out) {
+    const Py_ssize_t d = self->n_dims;
+    const table_t *table = &self->table;
+    uint64_t hashes[LOOKAHEAD];
+    for (Py_ssize_t i = 0; i < m && i < LOOKAHEAD; i++) {
+        hashes[i] = hash_row(queries + i * d, d);
+        PREFETCH(&table->slots[hashes[i] & table->mask]);
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        const uint64_t hash = hashes[i % LOOKAHEAD];
+        const Py_ssize_t ahead = i + LOOKAHEAD;
+        if (ahead < m) {
+            const uint64_t next = hash_row(queries + ahead * d, d);
+            hashes[ahead % LOOKAHEAD] = next;
+            PREFETCH(&table->slots[next & table->mask]);
+        }
+        const Py_ssize_t half = i + LOOKAHEAD / 2;
+        if (half < m) {
+            const slot_t slot = table->slots[hashes[half % LOOKAHEAD] & table->mask];
+            if (slot.row != 0) {
+                PREFETCH(self->data + ((Py_ssize_t)slot.row - 1) * d);
+            }
+        }
+        size_t empty;
+        out[i] = table_find(table, self->data, d, queries + i * d, hash, &empty);
+    }
+}
+
 /* Write in `out` the row number (-1 if absent) of the `m` queries, query i
  * being the values at `base + i * s0 + cols[j] * s1`; with `direct`, queries
  * are the C-contiguous aligned rows of `base` themselves. `buffer` holds d
@@ -592,17 +641,16 @@ static void lookup_many(const LabelsIndexObject *self, const char *base, npy_int
                         npy_intp s1, const Py_ssize_t *cols, int direct, Py_ssize_t m,
                         int32_t *buffer, int64_t *out) {
     const Py_ssize_t d = self->n_dims;
+    if (direct) {
+        lookup_contiguous(self, (const int32_t *)base, m, out);
+        return;
+    }
     for (Py_ssize_t i = 0; i < m; i++) {
-        const int32_t *row = buffer;
-        if (direct) {
-            row = (const int32_t *)base + i * d;
-        } else {
-            for (Py_ssize_t j = 0; j < d; j++) {
-                memcpy(&buffer[j], base + i * s0 + cols[j] * s1, sizeof(int32_t));
-            }
+        for (Py_ssize_t j = 0; j < d; j++) {
+            memcpy(&buffer[j], base + i * s0 + cols[j] * s1, sizeof(int32_t));
         }
         size_t empty;
-        out[i] = table_find(&self->table, self->data, d, row, hash_row(row, d), &empty);
+        out[i] = table_find(&self->table, self->data, d, buffer, hash_row(buffer, d), &empty);
     }
 }
 
