@@ -102,6 +102,12 @@ def _union_properties(blocks: list):
     return Labels._unchecked(first._names, unique, like=first), inverses
 
 
+def _merged_gradient(first: _BlockData, values, samples: np.ndarray, properties):
+    """Gradient data of a merged block, from the merged values and samples"""
+    samples = Labels._unchecked(first.samples._names, samples, like=first.samples)
+    return _BlockData(values, samples, first.components, properties, {})
+
+
 def _sort_plan(merged: np.ndarray, sort: bool):
     """Sorted rows of ``merged`` and, for each original row, its new position
     (None when the order does not change)"""
@@ -188,14 +194,8 @@ def _merge_samples(blocks: list, moved: np.ndarray, names: tuple, fill, sort: bo
             len(properties),
             0,
         )
-        gradients[parameter] = _BlockData(
-            gradient_values,
-            Labels._unchecked(
-                first_gradient.samples._names, merged_gradient, like=first.samples
-            ),
-            first_gradient.components,
-            properties,
-            {},
+        gradients[parameter] = _merged_gradient(
+            first_gradient, gradient_values, merged_gradient, properties
         )
 
     return _BlockData(values, samples, first.components, properties, gradients)
@@ -338,14 +338,8 @@ def _merge_properties(blocks, moved, names, entries_index, fill, sort: bool):
             len(properties),
             0,
         )
-        gradients[parameter] = _BlockData(
-            gradient_values,
-            Labels._unchecked(
-                first_gradient.samples._names, merged_gradient, like=first.samples
-            ),
-            first_gradient.components,
-            properties,
-            {},
+        gradients[parameter] = _merged_gradient(
+            first_gradient, gradient_values, merged_gradient, properties
         )
 
     return _BlockData(values, samples, first.components, properties, gradients)
