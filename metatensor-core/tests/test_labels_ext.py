@@ -795,3 +795,17 @@ def test_fuzz_lookups(values, entry, queries, columns):
     assert results[0] == results[1]
     results = [outcome(index.positions, queries) for index in indexes]
     assert results[0] == results[1]
+
+
+def test_readonly_copy(impl):
+    values = np.arange(12, dtype=np.int32).reshape(4, 3)
+    for source in (values, values[::2], np.asfortranarray(values)):
+        copy = impl.readonly_copy(source)
+        assert np.array_equal(copy, source)
+        assert copy.flags.c_contiguous
+        assert not copy.flags.writeable
+        assert not np.shares_memory(copy, source)
+    with pytest.raises(TypeError, match="expected a numpy array of int32"):
+        impl.readonly_copy(values.astype(np.int64))
+    with pytest.raises(ValueError, match="expected a 2-D array"):
+        impl.readonly_copy(values.ravel())

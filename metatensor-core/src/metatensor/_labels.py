@@ -60,9 +60,7 @@ def _int32_values(values, n_names: int) -> np.ndarray:
         and values.shape[1] == n_names
     ):
         # fast path for the common case
-        array = values.copy()
-        array.setflags(write=False)
-        return array
+        return _index.impl.readonly_copy(values)
 
     if not isinstance(values, np.ndarray):
         values = np.asarray(values)

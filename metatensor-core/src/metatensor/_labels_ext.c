@@ -6,7 +6,8 @@
  *
  *   LabelsIndex(values, check_unique=True)   hash index over the rows
  *       .values, len(), .position(entry), .positions(queries, columns=None)
- *   is_sorted(values), unique_rows(arrays), argsort_rows(values)
+ *   is_sorted(values), unique_rows(arrays), argsort_rows(values),
+ *   readonly_copy(values)
  *
  * Every entry point has a pure-Python twin with the same behaviour and the same
  * messages in _labels_py.py, and the tests run on both. Inputs are validated at
@@ -1085,6 +1086,23 @@ error:
     return NULL;
 }
 
+/* New reference: a read-only C-contiguous copy of the 2-D int32 array
+ * `values_obj` (Labels own their values, which must not change under their
+ * index); NULL with TypeError or ValueError set */
+static PyObject *readonly_copy(PyObject *module, PyObject *values_obj) {
+    (void)module;
+    PyArrayObject *values = as_int32_2d(values_obj, "values", 0);
+    if (values == NULL) {
+        return NULL;
+    }
+    PyArrayObject *copy = (PyArrayObject *)PyArray_NewCopy(values, NPY_CORDER);
+    if (copy == NULL) {
+        return NULL;
+    }
+    PyArray_CLEARFLAGS(copy, NPY_ARRAY_WRITEABLE);
+    return (PyObject *)copy;
+}
+
 /* ======================================================================== */
 /*                                 module                                   */
 /* ======================================================================== */
@@ -1100,6 +1118,9 @@ static PyMethodDef module_methods[] = {
     {"argsort_rows", argsort_rows, METH_O,
      "argsort_rows(values, /)\n--\n\n"
      "The stable int64 permutation sorting the rows of `values` (signed, lexicographic)"},
+    {"readonly_copy", readonly_copy, METH_O,
+     "readonly_copy(values, /)\n--\n\n"
+     "A read-only C-contiguous copy of the 2-D int32 array `values`"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -38,3 +38,5 @@ def unique_rows(
 
 def argsort_rows(values: npt.NDArray[np.int32], /) -> npt.NDArray[np.int64]:
     """The stable permutation sorting the rows of ``values``"""
+def readonly_copy(values: npt.NDArray[np.int32], /) -> npt.NDArray[np.int32]:
+    """A read-only C-contiguous copy of the 2-D int32 array ``values``"""

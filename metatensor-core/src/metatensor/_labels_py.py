@@ -202,6 +202,14 @@ def is_sorted(values: np.ndarray, /) -> bool:
     return bool((after[rows, first] > before[rows, first]).all())
 
 
+def readonly_copy(values: np.ndarray, /) -> np.ndarray:
+    """A read-only C-contiguous copy of the 2-D int32 array ``values``"""
+    values = _as_int32_2d(values, "values", contiguous=False)
+    copy = np.array(values, order="C", copy=True)
+    copy.setflags(write=False)
+    return copy
+
+
 def unique_rows(arrays: Sequence[np.ndarray], /) -> Tuple[np.ndarray, List[np.ndarray]]:
     """The distinct rows of ``arrays`` in order of first appearance, and for
     each array the int64 row of the result matching each of its rows"""
