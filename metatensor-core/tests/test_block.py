@@ -14,7 +14,9 @@ def block(n_samples=3, n_properties=2, dtype=np.float64, gradient=True):
     rng = np.random.default_rng(0)
     result = TensorBlock(
         values=rng.normal(size=(n_samples, 3, n_properties)).astype(dtype),
-        samples=Labels(["system", "atom"], np.array([[0, i] for i in range(n_samples)])),
+        samples=Labels(
+            ["system", "atom"], np.array([[0, i] for i in range(n_samples)])
+        ),
         components=[Labels.range("c", 3)],
         properties=Labels.range("n", n_properties),
     )

@@ -26,7 +26,14 @@ def cells(tensor, parameter=None):
                 prop = dict(zip(block.properties.names, prop))
                 for c in np.ndindex(*values.shape[1:-1]):
                     value = values[(s, *c, p)]
-                    result[(frozenset(key.items()), frozenset(sample.items()), c, frozenset(prop.items()))] = value
+                    result[
+                        (
+                            frozenset(key.items()),
+                            frozenset(sample.items()),
+                            c,
+                            frozenset(prop.items()),
+                        )
+                    ] = value
     return result
 
 
@@ -35,7 +42,9 @@ def moved_cells(original, names, axis):
     result = {}
     for (key, sample, c, prop), value in original.items():
         moved = {k: v for k, v in key if k in names}
-        key = frozenset((k, v) for k, v in key if k not in names) or frozenset({("_", 0)})
+        key = frozenset((k, v) for k, v in key if k not in names) or frozenset(
+            {("_", 0)}
+        )
         if axis == "samples":
             sample = sample | frozenset(moved.items())
         else:
@@ -63,8 +72,8 @@ def sample_gradient_rows(tensor, parameter):
         samples = block.samples.values.tolist()
         for i, row in enumerate(gradient.samples.values.tolist()):
             parent = samples[row[0]]
-            rows[(tuple(key.values.tolist()), tuple(parent), tuple(row[1:]))] = np.asarray(
-                gradient.values[i]
+            rows[(tuple(key.values.tolist()), tuple(parent), tuple(row[1:]))] = (
+                np.asarray(gradient.values[i])
             )
     return rows
 
@@ -74,7 +83,9 @@ def sample_gradient_rows(tensor, parameter):
 def test_keys_to_samples(sort_samples, fill_value):
     tensor = example()
     tensor.set_info("unit", "eV")
-    result = tensor.keys_to_samples("neighbor", fill_value=fill_value, sort_samples=sort_samples)
+    result = tensor.keys_to_samples(
+        "neighbor", fill_value=fill_value, sort_samples=sort_samples
+    )
     assert result.keys.names == ["center"]
     assert result.keys.values.tolist() == [[1], [6]]
     assert result.sample_names == ["system", "atom", "neighbor"]
@@ -133,7 +144,9 @@ def test_keys_to_samples_errors():
 def test_keys_to_properties(sort_samples, fill_value):
     tensor = example()
     tensor.set_info("unit", "eV")
-    result = tensor.keys_to_properties("neighbor", fill_value=fill_value, sort_samples=sort_samples)
+    result = tensor.keys_to_properties(
+        "neighbor", fill_value=fill_value, sort_samples=sort_samples
+    )
     assert result.keys.values.tolist() == [[1], [6]]
     assert result.property_names == ["neighbor", "n"]
     assert result.info() == {"unit": "eV"}
@@ -148,7 +161,9 @@ def test_keys_to_properties_unsorted_samples():
     block_a = make_block(0, 3, [0], False)
     samples = Labels(["system", "atom"], np.array([[0, 5], [0, 1]]))
     block_b = make_block(1, 2, [0], False)
-    block_b = type(block_b)(block_b.values, samples, block_b.components, block_b.properties)
+    block_b = type(block_b)(
+        block_b.values, samples, block_b.components, block_b.properties
+    )
     tensor = TensorMap(Labels.range("k", 2), [block_a, block_b])
 
     result = tensor.keys_to_properties("k", sort_samples=False)
@@ -172,7 +187,14 @@ def test_keys_to_properties_with_entries():
     entries = Labels(["k"], np.array([[0], [1], [2]]))
     result = tensor.keys_to_properties(entries, fill_value=-1.0)
     block = result.block()
-    assert block.properties.values.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1], [2, 0], [2, 1]]
+    assert block.properties.values.tolist() == [
+        [0, 0],
+        [0, 1],
+        [1, 0],
+        [1, 1],
+        [2, 0],
+        [2, 1],
+    ]
     # the block for k=1 is absent: filled
     assert np.all(block.values[:, :, 2:4] == -1.0)
     check_moved(tensor, result, {"k"}, "properties", -1.0)
@@ -225,7 +247,9 @@ def test_components_to_properties():
         gradient = block.gradient("positions")
         assert [c.names[0] for c in gradient.components] == ["xyz"]
         assert gradient.values.shape == (len(gradient.samples), 3, 3 * n_properties)
-        expected = original.gradient("positions").values.reshape(len(gradient.samples), 3, -1)
+        expected = original.gradient("positions").values.reshape(
+            len(gradient.samples), 3, -1
+        )
         assert np.array_equal(gradient.values, expected)
         assert gradient.properties is block.properties
 
@@ -295,18 +319,38 @@ def test_keys_to_properties_random(data):
     """Random sparse maps: every cell lands where it should"""
     n_keys = data.draw(st.integers(1, 5))
     key_values = data.draw(
-        st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3)), min_size=n_keys,
-                 max_size=n_keys, unique=True)
+        st.lists(
+            st.tuples(st.integers(0, 2), st.integers(0, 3)),
+            min_size=n_keys,
+            max_size=n_keys,
+            unique=True,
+        )
     )
     blocks = []
     for seed in range(n_keys):
-        atoms = data.draw(st.lists(st.integers(0, 6), min_size=0, max_size=5, unique=True))
-        properties = data.draw(st.lists(st.integers(0, 4), min_size=1, max_size=3, unique=True))
+        atoms = data.draw(
+            st.lists(st.integers(0, 6), min_size=0, max_size=5, unique=True)
+        )
+        properties = data.draw(
+            st.lists(st.integers(0, 4), min_size=1, max_size=3, unique=True)
+        )
         block = make_block(seed, len(atoms), properties, gradient=False)
-        samples = Labels(["system", "atom"], np.array([[0, a] for a in atoms]).reshape(-1, 2))
-        blocks.append(type(block)(block.values, samples, block.components, block.properties))
+        samples = Labels(
+            ["system", "atom"], np.array([[0, a] for a in atoms]).reshape(-1, 2)
+        )
+        blocks.append(
+            type(block)(block.values, samples, block.components, block.properties)
+        )
     tensor = TensorMap(Labels(["a", "b"], np.array(key_values)), blocks)
     name = data.draw(st.sampled_from(["a", "b"]))
     sort = data.draw(st.booleans())
-    check_moved(tensor, tensor.keys_to_properties(name, sort_samples=sort), {name}, "properties", 0.0)
-    check_moved(tensor, tensor.keys_to_samples(name, sort_samples=sort), {name}, "samples", 0.0)
+    check_moved(
+        tensor,
+        tensor.keys_to_properties(name, sort_samples=sort),
+        {name},
+        "properties",
+        0.0,
+    )
+    check_moved(
+        tensor, tensor.keys_to_samples(name, sort_samples=sort), {name}, "samples", 0.0
+    )

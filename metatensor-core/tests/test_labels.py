@@ -51,7 +51,9 @@ def test_integer_conversion():
         labels = Labels(["a"], np.array([[1], [2]], dtype=dtype))
         assert labels.values.dtype == np.int32
 
-    with pytest.raises(MetatensorError, match="must fit in 32-bit integers, got 1099511627776"):
+    with pytest.raises(
+        MetatensorError, match="must fit in 32-bit integers, got 1099511627776"
+    ):
         Labels(["a"], np.array([[2**40]]))
 
     with pytest.raises(TypeError, match="must be convertible to integers"):

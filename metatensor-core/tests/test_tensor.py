@@ -15,7 +15,9 @@ def make_block(seed, n_samples, properties, gradient=True, dtype=np.float64):
     properties = Labels(["n"], np.array(properties).reshape(-1, 1))
     block = TensorBlock(
         values=rng.normal(size=(n_samples, 3, len(properties))).astype(dtype),
-        samples=Labels(["system", "atom"], np.array([[0, i] for i in range(n_samples)])),
+        samples=Labels(
+            ["system", "atom"], np.array([[0, i] for i in range(n_samples)])
+        ),
         components=[Labels.range("c", 3)],
         properties=properties,
     )
@@ -106,12 +108,16 @@ def test_construction_errors():
     with pytest.raises(MetatensorError, match="the same block can not be used twice"):
         TensorMap(Labels.range("k", 2), [block, block])
 
-    other = TensorBlock(np.zeros((1, 1)), Labels.range("s", 1), [], Labels.range("n", 1))
+    other = TensorBlock(
+        np.zeros((1, 1)), Labels.range("s", 1), [], Labels.range("n", 1)
+    )
     with pytest.raises(MetatensorError, match="same sample names"):
         TensorMap(Labels.range("k", 2), [make_block(0, 2, [0], False), other])
 
     with pytest.raises(MetatensorError, match="same gradients"):
-        TensorMap(Labels.range("k", 2), [make_block(0, 2, [0]), make_block(0, 2, [0], False)])
+        TensorMap(
+            Labels.range("k", 2), [make_block(0, 2, [0]), make_block(0, 2, [0], False)]
+        )
 
     with pytest.raises(MetatensorError, match="at least 'float64' and 'float32'"):
         TensorMap(
@@ -141,7 +147,9 @@ def test_block_selection():
 
 def test_block_selection_errors():
     tensor = example()
-    with pytest.raises(ValueError, match=r"couldn't find any block matching \(center=9\)"):
+    with pytest.raises(
+        ValueError, match=r"couldn't find any block matching \(center=9\)"
+    ):
         tensor.block(center=9)
     with pytest.raises(ValueError, match=r"more than one block matched \(center=1\)"):
         tensor.block(center=1)
@@ -226,7 +234,10 @@ def test_to_torch():
     assert back.dtype == np.float32
 
     # mixed numpy/torch blocks are refused
-    blocks = [make_block(0, 2, [0], False), make_block(1, 2, [0], False).to(arrays="torch")]
+    blocks = [
+        make_block(0, 2, [0], False),
+        make_block(1, 2, [0], False).to(arrays="torch"),
+    ]
     with pytest.raises(TypeError, match="different array types"):
         TensorMap(Labels.range("k", 2), blocks)
 

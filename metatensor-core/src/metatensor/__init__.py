@@ -23,7 +23,9 @@ from .io import load, load_block, load_labels, save
 #: Any array type metatensor can store: a numpy ndarray or a torch Tensor
 Array = typing.NewType("Array", typing.Union[np.ndarray, "torch.Tensor"])  # noqa: F821
 
-HAS_METATENSOR_OPERATIONS = importlib.util.find_spec("metatensor_operations") is not None
+HAS_METATENSOR_OPERATIONS = (
+    importlib.util.find_spec("metatensor_operations") is not None
+)
 
 for _class in (Labels, LabelsEntry, TensorBlock, TensorMap, MetatensorError):
     _class.__module__ = "metatensor"

@@ -217,7 +217,9 @@ class TensorBlock:
                 "make a copy first with `block.copy()`"
             )
         if not isinstance(parameter, str):
-            raise TypeError(f"`parameter` must be a str, got {type(parameter).__name__}")
+            raise TypeError(
+                f"`parameter` must be a str, got {type(parameter).__name__}"
+            )
         if "/" in parameter:
             raise ValueError(
                 f"invalid gradient parameter {parameter!r}: '/' is not allowed, it "
@@ -435,7 +437,11 @@ def _looks_like_dtype(name: str) -> bool:
 
 def _convert_data(data: _BlockData, dtype, device, arrays, non_blocking):
     values = _dispatch.to(
-        data.values, arrays=arrays, dtype=dtype, device=device, non_blocking=non_blocking
+        data.values,
+        arrays=arrays,
+        dtype=dtype,
+        device=device,
+        non_blocking=non_blocking,
     )
     labels_device = _dispatch.device(values)
     labels_arrays = arrays

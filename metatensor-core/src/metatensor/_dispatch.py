@@ -176,7 +176,6 @@ def permute(array, axes):
     raise _unsupported(array)
 
 
-
 def _moveaxis_last_to_1(array):
     if isinstance(array, np.ndarray):
         return np.moveaxis(array, -1, 1)

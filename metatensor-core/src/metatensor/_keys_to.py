@@ -44,9 +44,7 @@ def _names_to_move(tensor, keys_to_move, function: str):
     if len(set(names)) != len(names):
         raise ValueError(f"`keys_to_move` in {function} contains duplicated names")
     if len(tensor) == 0:
-        raise MetatensorError(
-            f"can not call {function} on a TensorMap without blocks"
-        )
+        raise MetatensorError(f"can not call {function} on a TensorMap without blocks")
     return names, entries
 
 
@@ -65,7 +63,9 @@ def _group_blocks(keys: Labels, names: tuple):
         new_keys = Labels._unchecked(new_names, unique, like=keys)
     else:
         group_of_block = np.zeros(len(keys), dtype=np.int64)
-        new_keys = Labels._unchecked(("_",), np.zeros((1, 1), dtype=np.int32), like=keys)
+        new_keys = Labels._unchecked(
+            ("_",), np.zeros((1, 1), dtype=np.int32), like=keys
+        )
 
     order = np.argsort(group_of_block, kind="stable")
     bounds = np.cumsum(np.bincount(group_of_block, minlength=len(new_keys)))[:-1]
@@ -143,7 +143,9 @@ def keys_to_samples(tensor, keys_to_move, fill_value, sort_samples: bool):
     blocks = []
     for group in groups:
         datas = [tensor._blocks[i] for i in group]
-        blocks.append(_merge_samples(datas, moved[group], names, fill_value, sort_samples))
+        blocks.append(
+            _merge_samples(datas, moved[group], names, fill_value, sort_samples)
+        )
     return type(tensor)._unchecked(new_keys, blocks, tensor._info)
 
 
@@ -156,14 +158,14 @@ def _merge_samples(blocks: list, moved: np.ndarray, names: tuple, fill, sort: bo
     starts = np.concatenate([[0], np.cumsum(counts)])
     merged = np.concatenate(
         [
-            np.concatenate(
-                [b.samples._array, np.broadcast_to(m, (n, len(m)))], axis=1
-            )
+            np.concatenate([b.samples._array, np.broadcast_to(m, (n, len(m)))], axis=1)
             for b, m, n in zip(blocks, moved, counts)
         ]
     ).astype(np.int32, copy=False)
     merged, position = _sort_plan(merged, sort)
-    samples = Labels._unchecked(first.samples._names + names, merged, like=first.samples)
+    samples = Labels._unchecked(
+        first.samples._names + names, merged, like=first.samples
+    )
 
     properties, columns = _union_properties(blocks)
     values = _merge_rows(
@@ -313,7 +315,9 @@ def _merge_properties(blocks, moved, names, entries_index, fill, sort: bool):
         # every block fills every sample, and the columns follow each other
         values = _dispatch.concatenate(arrays, axis=-1)
     else:
-        values = _merge_columns(arrays, rows, columns, len(samples), len(properties), fill)
+        values = _merge_columns(
+            arrays, rows, columns, len(samples), len(properties), fill
+        )
 
     gradients = {}
     for parameter, first_gradient in first.gradients.items():

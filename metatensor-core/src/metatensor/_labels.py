@@ -91,8 +91,7 @@ def _int32_values(values, n_names: int) -> np.ndarray:
         )
     if array.shape[1] != n_names:
         raise MetatensorError(
-            f"Labels values have {array.shape[1]} columns but there are {n_names} "
-            "names"
+            f"Labels values have {array.shape[1]} columns but there are {n_names} names"
         )
     array.flags.writeable = False
     return array
@@ -112,7 +111,9 @@ def _torch_int32_values(values):
         low, high = int(values.min()), int(values.max())
         if low < _INT32_MIN or high > _INT32_MAX:
             bad = low if low < _INT32_MIN else high
-            raise MetatensorError(f"Labels values must fit in 32-bit integers, got {bad}")
+            raise MetatensorError(
+                f"Labels values must fit in 32-bit integers, got {bad}"
+            )
     converted = values.to(dtype=torch.int32).contiguous()
     return converted.clone() if converted is values else converted
 
@@ -416,9 +417,7 @@ class Labels:
             raise TypeError(
                 f"can only compare Labels with other Labels, got {type(other).__name__}"
             )
-        return self._names == other._names and np.array_equal(
-            self._array, other._array
-        )
+        return self._names == other._names and np.array_equal(self._array, other._array)
 
     def __ne__(self, other):
         return not self.__eq__(other)

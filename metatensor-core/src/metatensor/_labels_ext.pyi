@@ -1,6 +1,6 @@
 """Type stub of the C extension (its pure-Python twin is ``_labels_py.py``)"""
 
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -10,18 +10,20 @@ _Entry = Union[Tuple[int, ...], List[int], npt.NDArray[np.integer]]
 class LabelsIndex:
     """Hash index over the rows of a 2-D int32 array"""
 
-    def __init__(self, values: npt.NDArray[np.int32], check_unique: bool = True) -> None: ...
+    def __init__(
+        self, values: npt.NDArray[np.int32], check_unique: bool = True
+    ) -> None: ...
     @property
     def values(self) -> npt.NDArray[np.int32]:
         """the indexed 2-D int32 array (the index keeps a reference to it)"""
     def __len__(self) -> int: ...
-    def position(self, entry: _Entry, /) -> Optional[int]:
+    def position(self, entry: _Entry, /) -> int | None:
         """Row number of ``entry``, or None when absent (also when a value is
         outside the int32 range); bools are rejected with TypeError"""
     def positions(
         self,
         queries: npt.NDArray[np.int32],
-        columns: Optional[Sequence[int]] = None,
+        columns: Sequence[int] | None = None,
     ) -> npt.NDArray[np.int64]:
         """Row number of each row of ``queries`` (seen through ``columns``), -1
         where absent"""
@@ -38,5 +40,6 @@ def unique_rows(
 
 def argsort_rows(values: npt.NDArray[np.int32], /) -> npt.NDArray[np.int64]:
     """The stable permutation sorting the rows of ``values``"""
+
 def readonly_copy(values: npt.NDArray[np.int32], /) -> npt.NDArray[np.int32]:
     """A read-only C-contiguous copy of the 2-D int32 array ``values``"""

@@ -15,12 +15,11 @@ Conventions shared with the extension:
 """
 
 import operator
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
 from ._errors import MetatensorError
-
 
 # the extension's table stores row + 1 in a uint32
 _MAX_ROWS = 2**31 - 1
@@ -56,7 +55,7 @@ def _is_integer(item) -> bool:
     return not isinstance(item, (bool, np.bool_)) and hasattr(type(item), "__index__")
 
 
-def _entry_row(entry, d: int) -> Optional[Tuple[int, ...]]:
+def _entry_row(entry, d: int) -> Tuple[int, ...] | None:
     """``entry`` as a tuple of ``d`` ints, or None if a value is outside int32"""
     if isinstance(entry, np.ndarray):
         if not np.issubdtype(entry.dtype, np.integer):
@@ -76,7 +75,9 @@ def _entry_row(entry, d: int) -> Optional[Tuple[int, ...]]:
         )
 
     if len(items) != d:
-        raise ValueError(f"entry has {len(items)} values but the labels have {d} dimensions")
+        raise ValueError(
+            f"entry has {len(items)} values but the labels have {d} dimensions"
+        )
     row = []
     for item in items:
         if not _is_integer(item):
@@ -95,7 +96,9 @@ def _parse_columns(columns, d: int, k: int) -> List[int]:
             f"expected a sequence of integers for `columns`, got {type(columns).__name__}"
         ) from None
     if len(items) != d:
-        raise ValueError(f"`columns` has {len(items)} values but the labels have {d} dimensions")
+        raise ValueError(
+            f"`columns` has {len(items)} values but the labels have {d} dimensions"
+        )
     result = []
     for item in items:
         if not _is_integer(item):
@@ -160,7 +163,7 @@ class LabelsIndex:
     def __len__(self) -> int:
         return self._values.shape[0]
 
-    def position(self, entry, /) -> Optional[int]:
+    def position(self, entry, /) -> int | None:
         """Row number of ``entry`` (a tuple, list or 1-D numpy array of
         integers), or None when absent"""
         row = _entry_row(entry, self._values.shape[1])
@@ -168,7 +171,9 @@ class LabelsIndex:
             return None
         return self._positions.get(row)
 
-    def positions(self, queries: np.ndarray, columns: Optional[Sequence[int]] = None) -> np.ndarray:
+    def positions(
+        self, queries: np.ndarray, columns: Sequence[int] | None = None
+    ) -> np.ndarray:
         """Row number of each row of the int32 array ``queries`` (the row being
         its ``columns``, in order), -1 where absent, as an int64 array"""
         queries = _as_int32_2d(queries, "queries", contiguous=False)
@@ -183,7 +188,9 @@ class LabelsIndex:
             queries = queries[:, _parse_columns(columns, d, k)]
         get = self._positions.get
         return np.fromiter(
-            (get(row, -1) for row in map(tuple, queries.tolist())), dtype=np.int64, count=m
+            (get(row, -1) for row in map(tuple, queries.tolist())),
+            dtype=np.int64,
+            count=m,
         )
 
 
@@ -233,7 +240,9 @@ def unique_rows(arrays: Sequence[np.ndarray], /) -> Tuple[np.ndarray, List[np.nd
                 f"{d} for `arrays[0]` and {array.shape[1]} for `{name}`"
             )
         if array.shape[0] > _MAX_ROWS - total:
-            raise ValueError(f"`arrays` have more than {_MAX_ROWS} rows in total, the maximum")
+            raise ValueError(
+                f"`arrays` have more than {_MAX_ROWS} rows in total, the maximum"
+            )
         total += array.shape[0]
 
     table = {}

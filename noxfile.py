@@ -1,0 +1,160 @@
+"""Development tasks for the metatensor monorepo: ``nox -l`` lists them.
+
+Every session installs the distributions from this repository into a fresh
+virtual environment with pip, and tests always import the installed packages,
+never the source tree. Where torch is needed, ``torch==2.13.0`` is installed
+first: any other resolution of torch would download several GB of CUDA wheels.
+"""
+
+import pathlib
+import shutil
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = False
+
+ROOT = pathlib.Path(__file__).parent
+SHARED = ROOT.parent / "shared"
+TORCH = "torch==2.13.0"
+TEST_DEPS = ["pytest", "hypothesis", "numpy"]
+PIN_DEPS = ["packaging", "tomli; python_version < '3.11'"]
+
+# distributions of this repository, in dependency order; a later issue adds
+# metatensor-operations, metatensor-learn, metatensor-torch and metatomic here
+DISTRIBUTIONS = ["metatensor-core"]
+# their tests, run against the installed distributions
+TEST_FOLDERS = {"metatensor-core": "metatensor-core/tests"}
+
+
+def _pytest(session, folders, *, env=None):
+    """Run pytest from a temporary folder, so that the installed packages are
+    imported rather than the source tree"""
+    args = session.posargs or []
+    paths = [str(ROOT / folder) for folder in folders]
+    session.run(
+        "python",
+        "-c",
+        "import metatensor, sys; "
+        "assert 'site-packages' in metatensor.__file__, metatensor.__file__",
+    )
+    with session.chdir(session.create_tmp()):
+        session.run(
+            "python", "-m", "pytest", "--rootdir", str(ROOT), *paths, *args, env=env
+        )
+
+
+@nox.session(name="tests-core")
+def tests_core(session):
+    """Run the metatensor-core tests, with torch installed"""
+    session.install(TORCH)
+    session.install(*TEST_DEPS, "./metatensor-core")
+    _pytest(session, [TEST_FOLDERS["metatensor-core"]])
+
+
+@nox.session(name="tests-numpy")
+def tests_numpy(session):
+    """Run the metatensor-core tests without torch: torch stays optional"""
+    session.install(*TEST_DEPS, "./metatensor-core")
+    session.run(
+        "python",
+        "-c",
+        "import importlib.util; "
+        "assert importlib.util.find_spec('torch') is None, 'torch is installed'",
+    )
+    _pytest(session, [TEST_FOLDERS["metatensor-core"]])
+
+
+@nox.session
+def tests(session):
+    """Run every test session (what CI and the README run)"""
+    session.notify("tests-core")
+    session.notify("tests-numpy")
+
+
+@nox.session
+def lint(session):
+    """Check the code style with ruff, and the pins between distributions"""
+    session.install("ruff", *PIN_DEPS)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("python", "scripts/check_pins.py")
+
+
+@nox.session(name="check-pins")
+def check_pins(session):
+    """Check that the in-repo version of every distribution meets every pin on it,
+    and run the tests of the checking script"""
+    session.install("pytest", *PIN_DEPS)
+    session.run("python", "scripts/check_pins.py")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "scripts/tests",
+        "--doctest-modules",
+        "scripts/check_pins.py",
+    )
+
+
+@nox.session
+def build(session):
+    """Build the sdist and wheel of every distribution into dist/, install the
+    wheels in a fresh environment and run the tests against them"""
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.install("build")
+    for folder in [*DISTRIBUTIONS, "."]:
+        session.run("python", "-m", "build", "--outdir", str(dist), folder)
+
+    session.install(TORCH)
+    session.install(*TEST_DEPS)
+    wheels = sorted(str(path) for path in dist.glob("*.whl"))
+    # --no-index: the wheels just built, never a release from PyPI
+    session.install("--no-index", "--find-links", str(dist), "metatensor", *wheels)
+    _pytest(session, [TEST_FOLDERS[name] for name in DISTRIBUTIONS])
+
+
+@nox.session
+def asan(session):
+    """Run the core tests on a build of the C extension with AddressSanitizer"""
+    session.run("bash", "metatensor-core/scripts/asan.sh", external=True)
+
+
+@nox.session
+def demo(session):
+    """Run the main demo"""
+    session.install("./metatensor-core")
+    with session.chdir(session.create_tmp()):
+        session.run("python", str(ROOT / "examples" / "demo.py"))
+
+
+@nox.session
+def bench(session):
+    """Run the API benchmark of ../shared/bench and compare with upstream"""
+    bench = SHARED / "bench"
+    if not bench.exists():
+        session.skip(f"the benchmark is not available (no {bench})")
+    session.install(TORCH)
+    session.install("./metatensor-core")
+    output = ROOT / "bench-results.jsonl"
+    args = session.posargs or [
+        "--only",
+        "labels/",
+        "--only",
+        "tensormap/",
+        "--only",
+        "io/",
+    ]
+    with open(output, "w") as fd:
+        session.run("python", str(bench / "bench.py"), *args, stdout=fd)
+    session.run(
+        "python",
+        str(bench / "compare.py"),
+        str(bench / "results-upstream.jsonl"),
+        str(output),
+        "--names",
+        "upstream",
+        "ours",
+    )
