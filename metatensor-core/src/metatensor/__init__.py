@@ -9,6 +9,7 @@ is installed) are available here too, e.g. ``metatensor.add``.
 
 import importlib.util
 import typing
+import warnings
 
 import numpy as np
 
@@ -47,7 +48,19 @@ __all__ = [
 ]
 
 
+class _DeviceWarning(UserWarning):
+    """Former warning about data on different devices, no longer emitted"""
+
+
 def __getattr__(name):
+    if name == "DeviceWarning":
+        warnings.warn(
+            "metatensor.DeviceWarning is deprecated and never emitted anymore, "
+            "stop using it",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _DeviceWarning
     # operations (metatensor.add, metatensor.sum_over_samples, ...) are resolved
     # lazily, so that `import metatensor` stays fast
     if name.startswith("__"):
