@@ -291,3 +291,12 @@ def test_operators_need_operations():
         example() + example()
     with pytest.raises(ImportError, match="pip install metatensor-operations"):
         example() == example()  # noqa: B015
+
+
+def test_pickle_uses_public_path():
+    import pickletools
+
+    data = pickle.dumps(example(), protocol=4)
+    strings = [arg for _, arg, _ in pickletools.genops(data) if isinstance(arg, str)]
+    assert "metatensor.io" in strings
+    assert "load_buffer" in strings

@@ -114,11 +114,8 @@ def to(array, *, arrays=None, dtype=None, device=None, non_blocking=False):
                 array = array.astype(dtype)
         return array
     elif arrays == "torch":
-        torch = torch_module()
-        if torch is None:
-            import torch  # noqa: F401 (the user asked for torch arrays)
+        import torch  # the user asked for torch arrays
 
-            torch = torch_module()
         if isinstance(array, np.ndarray):
             array = torch.from_numpy(array)
         if dtype is not None:

@@ -34,3 +34,8 @@ __all__ = [
     "save",
     "save_buffer",
 ]
+
+# public path of the functions (used by pickle, which stores it in the data)
+for _name in __all__:
+    globals()[_name].__module__ = "metatensor.io"
+del _name
