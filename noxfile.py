@@ -23,16 +23,19 @@ PIN_DEPS = ["packaging", "tomli; python_version < '3.11'"]
 
 # distributions of this repository, in dependency order; a later issue adds
 # metatensor-operations, metatensor-learn, metatensor-torch and metatomic here
-DISTRIBUTIONS = ["metatensor-core"]
+DISTRIBUTIONS = ["metatensor-core", "metatensor-operations"]
 # their tests, run against the installed distributions
-TEST_FOLDERS = {"metatensor-core": "metatensor-core/tests"}
+TEST_FOLDERS = {
+    "metatensor-core": "metatensor-core/tests",
+    "metatensor-operations": "metatensor-operations/tests",
+}
 
 
-def _pytest(session, folders, *, env=None):
-    """Run pytest from a temporary folder, so that the installed packages are
-    imported rather than the source tree"""
+def _pytest(session, folders):
+    """Run pytest on each test folder, from a temporary folder so that the
+    installed packages are imported rather than the source tree (one run per
+    folder: each has its own helper modules)"""
     args = session.posargs or []
-    paths = [str(ROOT / folder) for folder in folders]
     session.run(
         "python",
         "-c",
@@ -40,9 +43,16 @@ def _pytest(session, folders, *, env=None):
         "assert 'site-packages' in metatensor.__file__, metatensor.__file__",
     )
     with session.chdir(session.create_tmp()):
-        session.run(
-            "python", "-m", "pytest", "--rootdir", str(ROOT), *paths, *args, env=env
-        )
+        for folder in folders:
+            session.run(
+                "python",
+                "-m",
+                "pytest",
+                "--rootdir",
+                str(ROOT),
+                str(ROOT / folder),
+                *args,
+            )
 
 
 @nox.session(name="tests-core")
@@ -53,23 +63,33 @@ def tests_core(session):
     _pytest(session, [TEST_FOLDERS["metatensor-core"]])
 
 
+@nox.session(name="tests-operations")
+def tests_operations(session):
+    """Run the metatensor-operations tests, with torch installed"""
+    session.install(TORCH)
+    session.install(*TEST_DEPS, "./metatensor-core", "./metatensor-operations")
+    _pytest(session, [TEST_FOLDERS["metatensor-operations"]])
+
+
 @nox.session(name="tests-numpy")
 def tests_numpy(session):
-    """Run the metatensor-core tests without torch: torch stays optional"""
-    session.install(*TEST_DEPS, "./metatensor-core")
+    """Run the metatensor-core and metatensor-operations tests without torch:
+    torch stays optional"""
+    session.install(*TEST_DEPS, "./metatensor-core", "./metatensor-operations")
     session.run(
         "python",
         "-c",
         "import importlib.util; "
         "assert importlib.util.find_spec('torch') is None, 'torch is installed'",
     )
-    _pytest(session, [TEST_FOLDERS["metatensor-core"]])
+    _pytest(session, [TEST_FOLDERS[name] for name in DISTRIBUTIONS])
 
 
 @nox.session
 def tests(session):
     """Run every test session (what CI and the README run)"""
     session.notify("tests-core")
+    session.notify("tests-operations")
     session.notify("tests-numpy")
 
 
@@ -125,7 +145,7 @@ def asan(session):
 @nox.session
 def demo(session):
     """Run the main demo"""
-    session.install("./metatensor-core")
+    session.install("./metatensor-core", "./metatensor-operations")
     with session.chdir(session.create_tmp()):
         session.run("python", str(ROOT / "examples" / "demo.py"))
 

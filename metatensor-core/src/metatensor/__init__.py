@@ -7,6 +7,7 @@ the ``.mts`` format. The operations of the metatensor-operations package (when i
 is installed) are available here too, e.g. ``metatensor.add``.
 """
 
+import importlib
 import importlib.util
 import typing
 import warnings
@@ -71,8 +72,9 @@ def __getattr__(name):
             "it comes from the metatensor-operations package, which is not "
             "installed: `pip install metatensor-operations`"
         )
-    from . import operations
-
+    operations = importlib.import_module("metatensor.operations")
+    if name == "operations":
+        return operations
     try:
         return getattr(operations, name)
     except AttributeError:

@@ -1,0 +1,22 @@
+"""Operations on metatensor ``TensorMap`` and ``TensorBlock``: creation, math,
+reductions, manipulation, comparisons and linear algebra, for numpy and torch
+data. They are also available as ``metatensor.<name>``.
+"""
+
+# fails with installation instructions when metatensor-core is out of range
+from . import _version_check  # noqa: F401, I001
+
+# one line per public name, kept sorted by module
+from ._add import add as add
+from ._checks import checks_enabled as checks_enabled
+from ._checks import unsafe_disable_checks as unsafe_disable_checks
+from ._checks import unsafe_enable_checks as unsafe_enable_checks
+from ._utils import NotEqualError as NotEqualError
+from ._version import __version__ as __version__
+
+# every public name imported above
+__all__ = sorted(
+    name
+    for name, value in list(globals().items())
+    if not name.startswith("_") and type(value).__name__ != "module"
+) + ["__version__"]

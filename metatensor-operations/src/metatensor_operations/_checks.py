@@ -1,0 +1,54 @@
+"""The global switch for the (possibly expensive) metadata checks of operations.
+
+Checks are on by default; setting the environment variable
+``METATENSOR_UNSAFE_DISABLE_CHECKS`` to ``1``/``true``/``yes``/``on`` turns them off
+at import. Under TorchScript the value at compile time is used.
+"""
+
+import os
+
+_CHECKS_ENABLED = os.environ.get(
+    "METATENSOR_UNSAFE_DISABLE_CHECKS", ""
+).strip().lower() not in ("1", "true", "yes", "on")
+
+
+def checks_enabled() -> bool:
+    """Whether operations check the metadata of their inputs"""
+    return _CHECKS_ENABLED
+
+
+class _SetChecks:
+    """Sets the checks flag now, and restores the previous value when used as a
+    context manager"""
+
+    def __init__(self, state: bool):
+        global _CHECKS_ENABLED
+        self._previous = _CHECKS_ENABLED
+        _CHECKS_ENABLED = state
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        global _CHECKS_ENABLED
+        _CHECKS_ENABLED = self._previous
+
+
+def unsafe_enable_checks() -> _SetChecks:
+    """Enable the metadata checks of operations (the default). Usable as a context
+    manager, restoring the previous state at exit
+
+    >>> with unsafe_disable_checks():
+    ...     checks_enabled()
+    False
+    >>> checks_enabled()
+    True
+    """
+    return _SetChecks(True)
+
+
+def unsafe_disable_checks() -> _SetChecks:
+    """Disable the metadata checks of operations: faster, but wrong inputs give
+    wrong results instead of errors. Usable as a context manager, restoring the
+    previous state at exit"""
+    return _SetChecks(False)

@@ -1,0 +1,174 @@
+"""Array-level functions for numpy arrays and torch tensors.
+
+None of these functions takes or returns Labels, TensorBlock or TensorMap: they see
+raw arrays only. Each one handles torch first and numpy second, in this shape::
+
+    def abs(array: Array) -> Array:
+        if isinstance(array, _backend.TorchTensor):
+            return _backend.torch.abs(array)
+        _check_numpy(array)
+        return np.abs(array)
+
+so that under TorchScript (where ``Array`` is ``torch.Tensor``) the torch branch is
+the only one compiled, and in eager Python torch is never imported for numpy data.
+``_backend.TorchTensor`` and ``_backend.torch`` must be written in full in the
+bodies (not imported once), since torch can be imported after this module.
+"""
+
+from typing import List, Optional
+
+import numpy as np
+
+from . import _backend
+
+# the type of arrays in annotations: torch.Tensor for TorchScript, unused in eager
+# Python
+Array = _backend.TorchTensor
+
+
+def _check_numpy(array: Array):
+    """Raise TypeError if ``array`` is not a numpy array (torch was handled)"""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(
+            "expected a numpy ndarray or a torch Tensor, got " + str(type(array))
+        )
+
+
+def is_torch_array(array: Array) -> bool:
+    """Whether ``array`` is a torch tensor"""
+    return isinstance(array, _backend.TorchTensor)
+
+
+def check_same_backend(first: Array, second: Array, function: str):
+    """Raise TypeError when one array is numpy and the other torch"""
+    if isinstance(first, _backend.TorchTensor) != isinstance(
+        second, _backend.TorchTensor
+    ):
+        raise TypeError(
+            f"inputs to '{function}' must all be numpy arrays or all torch tensors, "
+            "got a mix of both"
+        )
+
+
+# ================================================================================ #
+# creation
+
+
+def zeros_like(array: Array, shape: Optional[List[int]] = None) -> Array:
+    """Zeros with the dtype, device and backend of ``array``, of its shape or
+    ``shape``"""
+    if isinstance(array, _backend.TorchTensor):
+        if shape is None:
+            shape = list(array.shape)
+        return _backend.torch.zeros(shape, dtype=array.dtype, device=array.device)
+    _check_numpy(array)
+    if shape is None:
+        shape = list(array.shape)
+    return np.zeros(shape, dtype=array.dtype)
+
+
+def int_array_like(values: List[List[int]], like: Array, n_columns: int) -> Array:
+    """A 2-D int32 array (label values) of ``values``, with the backend and
+    device of ``like``"""
+    if isinstance(like, _backend.TorchTensor):
+        array = _backend.torch.tensor(values, dtype=_backend.torch.int32)
+        return array.reshape(-1, n_columns).to(like.device)
+    return np.array(values, dtype=np.int32).reshape(-1, n_columns)
+
+
+def copy(array: Array) -> Array:
+    """A copy of ``array`` (keeping autograd history for torch)"""
+    if isinstance(array, _backend.TorchTensor):
+        return array.clone()
+    _check_numpy(array)
+    return array.copy()
+
+
+# ================================================================================ #
+# math
+
+
+def abs(array: Array) -> Array:
+    if isinstance(array, _backend.TorchTensor):
+        return _backend.torch.abs(array)
+    _check_numpy(array)
+    return np.abs(array)
+
+
+def sign(array: Array) -> Array:
+    if isinstance(array, _backend.TorchTensor):
+        return _backend.torch.sgn(array)
+    _check_numpy(array)
+    return np.sign(array)
+
+
+def concatenate(arrays: List[Array], axis: int) -> Array:
+    """Concatenate arrays of the same backend along ``axis``"""
+    first = arrays[0]
+    if isinstance(first, _backend.TorchTensor):
+        return _backend.torch.cat(arrays, axis)
+    _check_numpy(first)
+    return np.concatenate(arrays, axis)
+
+
+def take(array: Array, indices: Array, axis: int) -> Array:
+    """Entries of ``array`` at the integer ``indices`` along ``axis``; indices may
+    be a numpy array or a tensor"""
+    if isinstance(array, _backend.TorchTensor):
+        if not isinstance(indices, _backend.TorchTensor):
+            indices = _backend.torch.from_numpy(indices)
+        return _backend.torch.index_select(array, axis, indices.to(array.device))
+    _check_numpy(array)
+    if isinstance(indices, _backend.TorchTensor):
+        indices = indices.cpu().numpy()
+    return np.take(array, indices, axis=axis)
+
+
+# ================================================================================ #
+# checks
+
+
+def allclose(
+    first: Array, second: Array, rtol: float, atol: float, equal_nan: bool
+) -> bool:
+    """Whether the arrays have the same shape and close values"""
+    if isinstance(first, _backend.TorchTensor):
+        if first.shape != second.shape:
+            return False
+        return _backend.torch.allclose(
+            first, second, rtol=rtol, atol=atol, equal_nan=equal_nan
+        )
+    _check_numpy(first)
+    if first.shape != second.shape:
+        return False
+    return bool(np.allclose(first, second, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def array_equal(first: Array, second: Array) -> bool:
+    """Whether the arrays have the same shape and values"""
+    if isinstance(first, _backend.TorchTensor):
+        if first.shape != second.shape:
+            return False
+        return bool(_backend.torch.equal(first, second))
+    _check_numpy(first)
+    return bool(np.array_equal(first, second))
+
+
+# ================================================================================ #
+# creation operations: add functions below this line
+
+
+# ================================================================================ #
+# math operations: add functions below this line
+
+
+# ================================================================================ #
+# reductions: add functions below this line
+
+
+# ================================================================================ #
+# manipulation operations: add functions below this line
+
+
+# ================================================================================ #
+# checks and linear algebra: add functions below this line
