@@ -7,10 +7,15 @@ data. They are also available as ``metatensor.<name>``.
 from . import _version_check  # noqa: F401, I001
 
 # one line per public name, kept sorted by module
-from ._add import add as add
 from ._checks import checks_enabled as checks_enabled
 from ._checks import unsafe_disable_checks as unsafe_disable_checks
 from ._checks import unsafe_enable_checks as unsafe_enable_checks
+from ._math import abs as abs
+from ._math import add as add
+from ._math import divide as divide
+from ._math import multiply as multiply
+from ._math import pow as pow
+from ._math import subtract as subtract
 from ._utils import NotEqualError as NotEqualError
 from ._version import __version__ as __version__
 

@@ -117,7 +117,8 @@ def take(array: Array, indices: Array, axis: int) -> Array:
     if isinstance(array, _backend.TorchTensor):
         if not isinstance(indices, _backend.TorchTensor):
             indices = _backend.torch.from_numpy(indices)
-        return _backend.torch.index_select(array, axis, indices.to(array.device))
+        indices = indices.to(device=array.device, dtype=_backend.torch.int64)
+        return _backend.torch.index_select(array, axis, indices)
     _check_numpy(array)
     if isinstance(indices, _backend.TorchTensor):
         indices = indices.cpu().numpy()
@@ -160,6 +161,39 @@ def array_equal(first: Array, second: Array) -> bool:
 
 # ================================================================================ #
 # math operations: add functions below this line
+
+
+def rows_for_gradient(values: Array, sample: Array, n_extra: int) -> Array:
+    """``values[sample]`` with ``n_extra`` axes of size one after the first, to
+    broadcast against gradient values with ``n_extra`` gradient components"""
+    selected = take(values, sample, 0)
+    shape: List[int] = [selected.shape[0]]
+    for _ in range(n_extra):
+        shape.append(1)
+    for size in selected.shape[1:]:
+        shape.append(size)
+    return selected.reshape(shape)
+
+
+def real(array: Array) -> Array:
+    if isinstance(array, _backend.TorchTensor):
+        return _backend.torch.real(array)
+    _check_numpy(array)
+    return np.real(array)
+
+
+def conj(array: Array) -> Array:
+    if isinstance(array, _backend.TorchTensor):
+        return _backend.torch.conj(array)
+    _check_numpy(array)
+    return np.conj(array)
+
+
+def is_complex(array: Array) -> bool:
+    if isinstance(array, _backend.TorchTensor):
+        return array.is_complex()
+    _check_numpy(array)
+    return np.iscomplexobj(array)
 
 
 # ================================================================================ #
