@@ -55,12 +55,36 @@ def _pytest(session, folders):
             )
 
 
+def _doctests(session, package):
+    """Run the examples in the docstrings of the installed ``package``"""
+    ignore = []
+    if package == "metatensor":
+        # namespaces for the sibling distributions, tested with them
+        ignore = [
+            "--ignore-glob=*/metatensor/learn.py",
+            "--ignore-glob=*/metatensor/torch.py",
+        ]
+    with session.chdir(session.create_tmp()):
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            "--rootdir",
+            str(ROOT),
+            "--doctest-modules",
+            "--pyargs",
+            package,
+            *ignore,
+        )
+
+
 @nox.session(name="tests-core")
 def tests_core(session):
     """Run the metatensor-core tests, with torch installed"""
     session.install(TORCH)
     session.install(*TEST_DEPS, "./metatensor-core")
     _pytest(session, [TEST_FOLDERS["metatensor-core"]])
+    _doctests(session, "metatensor")
 
 
 @nox.session(name="tests-operations")
@@ -69,6 +93,7 @@ def tests_operations(session):
     session.install(TORCH)
     session.install(*TEST_DEPS, "./metatensor-core", "./metatensor-operations")
     _pytest(session, [TEST_FOLDERS["metatensor-operations"]])
+    _doctests(session, "metatensor_operations")
 
 
 @nox.session(name="tests-numpy")
