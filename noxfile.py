@@ -61,8 +61,8 @@ def _doctests(session, package):
     if package == "metatensor":
         # namespaces for the sibling distributions, tested with them
         ignore = [
-            "--ignore-glob=*/metatensor/learn.py",
-            "--ignore-glob=*/metatensor/torch.py",
+            f"--ignore-glob=*/metatensor/{name}.py"
+            for name in ("operations", "learn", "torch")
         ]
     with session.chdir(session.create_tmp()):
         session.run(
