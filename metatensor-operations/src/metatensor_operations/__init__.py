@@ -22,6 +22,15 @@ from ._compare import equal_metadata_block as equal_metadata_block
 from ._compare import equal_metadata_block_raise as equal_metadata_block_raise
 from ._compare import equal_metadata_raise as equal_metadata_raise
 from ._compare import equal_raise as equal_raise
+from ._creation import block_from_array as block_from_array
+from ._creation import empty_like as empty_like
+from ._creation import empty_like_block as empty_like_block
+from ._creation import ones_like as ones_like
+from ._creation import ones_like_block as ones_like_block
+from ._creation import random_uniform_like as random_uniform_like
+from ._creation import random_uniform_like_block as random_uniform_like_block
+from ._creation import zeros_like as zeros_like
+from ._creation import zeros_like_block as zeros_like_block
 from ._math import abs as abs
 from ._math import add as add
 from ._math import divide as divide

@@ -159,6 +159,42 @@ def array_equal(first: Array, second: Array) -> bool:
 # creation operations: add functions below this line
 
 
+def new_like(array: Array, kind: str, requires_grad: bool = False) -> Array:
+    """A new array with the shape, dtype, device and backend of ``array``, made of
+    zeros, ones, uninitialised values (``kind="empty"``) or values drawn
+    uniformly in [0, 1) (``kind="uniform"``)"""
+    if isinstance(array, _backend.TorchTensor):
+        if kind == "zeros":
+            result = _backend.torch.zeros_like(array)
+        elif kind == "ones":
+            result = _backend.torch.ones_like(array)
+        elif kind == "empty":
+            result = _backend.torch.empty_like(array)
+        else:
+            result = _backend.torch.rand_like(array)
+        return result.requires_grad_(requires_grad)
+    _check_numpy(array)
+    if requires_grad:
+        raise ValueError("`requires_grad=True` is only possible with torch arrays")
+    if kind == "zeros":
+        return np.zeros_like(array)
+    elif kind == "ones":
+        return np.ones_like(array)
+    elif kind == "empty":
+        return np.empty_like(array)
+    return np.random.default_rng().random(array.shape).astype(array.dtype)
+
+
+def range_like(end: int, like: Array) -> Array:
+    """Label values ``[[0], [1], ..., [end - 1]]`` (int32), with the backend and
+    device of ``like``"""
+    if isinstance(like, _backend.TorchTensor):
+        values = _backend.torch.arange(end, dtype=_backend.torch.int32)
+        return values.reshape(-1, 1).to(like.device)
+    _check_numpy(like)
+    return np.arange(end, dtype=np.int32).reshape(-1, 1)
+
+
 # ================================================================================ #
 # math operations: add functions below this line
 

@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+from _utils import ARRAYS, convert, requires_torch, smooth_tensor, to_numpy
+
+from metatensor import Labels
+from metatensor_operations import (
+    block_from_array,
+    empty_like,
+    empty_like_block,
+    ones_like,
+    ones_like_block,
+    random_uniform_like,
+    random_uniform_like_block,
+    zeros_like,
+    zeros_like_block,
+)
+
+
+def example(arrays="numpy"):
+    positions = np.random.default_rng(0).normal(size=(4, 3))
+    return convert(smooth_tensor(positions), arrays)
+
+
+def test_block_from_array():
+    array = np.arange(24.0).reshape(2, 3, 4)
+    block = block_from_array(array)
+    assert block.values is array
+    assert block.samples == Labels.range("sample", 2)
+    assert block.components == [Labels.range("component_1", 3)]
+    assert block.properties == Labels.range("property", 4)
+
+    named = block_from_array(array, ["system"], ["xyz"], ["n"])
+    assert named.samples.names == ["system"]
+    assert named.components[0].names == ["xyz"]
+    assert named.properties.names == ["n"]
+
+    with pytest.raises(ValueError, match="at least two dimensions, got 1"):
+        block_from_array(np.zeros(3))
+    with pytest.raises(ValueError, match="got 2 component names for an array with 1"):
+        block_from_array(array, component_names=["a", "b"])
+
+
+@requires_torch
+def test_block_from_array_torch():
+    import torch
+
+    array = torch.zeros((2, 3))
+    block = block_from_array(array)
+    assert block.values is array
+    assert isinstance(block.samples.values, torch.Tensor)
+
+
+FUNCTIONS = {
+    "zeros": (zeros_like, zeros_like_block, 0.0),
+    "ones": (ones_like, ones_like_block, 1.0),
+    "empty": (empty_like, empty_like_block, None),
+    "uniform": (random_uniform_like, random_uniform_like_block, None),
+}
+
+
+@pytest.mark.parametrize("kind", list(FUNCTIONS))
+@pytest.mark.parametrize("arrays", ARRAYS)
+def test_like(kind, arrays):
+    function, block_function, fill = FUNCTIONS[kind]
+    tensor = example(arrays)
+    result = function(tensor)
+    assert result.keys == tensor.keys
+    for block, original in zip(result, tensor):
+        assert block.samples == original.samples
+        assert block.properties == original.properties
+        assert block.values.shape == original.values.shape
+        assert block.values.dtype == original.values.dtype
+        assert type(block.values) is type(original.values)
+        assert block.gradients_list() == ["positions"]
+        gradient = block.gradient("positions")
+        assert gradient.samples == original.gradient("positions").samples
+        values = to_numpy(block.values)
+        if fill is not None:
+            assert np.all(values == fill)
+            assert np.all(to_numpy(gradient.values) == fill)
+        if kind == "uniform":
+            assert np.all((values >= 0) & (values < 1))
+
+    single = block_function(tensor.block(0), gradients=[])
+    assert single.gradients_list() == []
+    assert function(tensor, gradients="positions").block(0).has_gradient("positions")
+    with pytest.raises(ValueError, match="requested gradient 'cell' is not defined"):
+        function(tensor, gradients=["cell"])
+
+
+@requires_torch
+def test_requires_grad():
+    tensor = example("torch")
+    result = zeros_like(tensor, requires_grad=True)
+    assert result.block(0).values.requires_grad
+    assert result.block(0).gradient("positions").values.requires_grad
+    with pytest.raises(ValueError, match="only possible with torch arrays"):
+        zeros_like(example("numpy"), requires_grad=True)
+
+
+def test_like_type_errors():
+    with pytest.raises(TypeError, match="`tensor` must be a TensorMap"):
+        zeros_like(example().block(0))
