@@ -111,7 +111,8 @@ def check_gradients(function, n_inputs: int = 1, arrays: str = "numpy", seed=0):
         values = to_numpy(gradient.values)
         found = {}
         for row, (sample, _, atom) in enumerate(gradient.samples.values.tolist()):
-            found[(sample, atom)] = values[row]
+            # several rows (e.g. from different systems) may share a position
+            found[(sample, atom)] = found.get((sample, atom), 0.0) + values[row]
 
         for atom in range(N_ATOMS):
             for xyz in range(3):

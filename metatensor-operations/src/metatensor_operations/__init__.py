@@ -37,6 +37,22 @@ from ._math import divide as divide
 from ._math import multiply as multiply
 from ._math import pow as pow
 from ._math import subtract as subtract
+from ._reduce import mean_over_properties as mean_over_properties
+from ._reduce import mean_over_properties_block as mean_over_properties_block
+from ._reduce import mean_over_samples as mean_over_samples
+from ._reduce import mean_over_samples_block as mean_over_samples_block
+from ._reduce import std_over_properties as std_over_properties
+from ._reduce import std_over_properties_block as std_over_properties_block
+from ._reduce import std_over_samples as std_over_samples
+from ._reduce import std_over_samples_block as std_over_samples_block
+from ._reduce import sum_over_properties as sum_over_properties
+from ._reduce import sum_over_properties_block as sum_over_properties_block
+from ._reduce import sum_over_samples as sum_over_samples
+from ._reduce import sum_over_samples_block as sum_over_samples_block
+from ._reduce import var_over_properties as var_over_properties
+from ._reduce import var_over_properties_block as var_over_properties_block
+from ._reduce import var_over_samples as var_over_samples
+from ._reduce import var_over_samples_block as var_over_samples_block
 from ._utils import NotEqualError as NotEqualError
 from ._version import __version__ as __version__
 

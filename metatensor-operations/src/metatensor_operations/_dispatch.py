@@ -15,7 +15,7 @@ the only one compiled, and in eager Python torch is never imported for numpy dat
 bodies (not imported once), since torch can be imported after this module.
 """
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -234,6 +234,116 @@ def is_complex(array: Array) -> bool:
 
 # ================================================================================ #
 # reductions: add functions below this line
+
+
+def unique_rows(values: Array) -> Tuple[Array, Array]:
+    """The distinct rows of the 2-D integer array ``values``, sorted, and for each
+    row of ``values`` the (int64) position of its row in the result"""
+    if isinstance(values, _backend.TorchTensor):
+        unique, inverse = _backend.torch.unique(
+            values, sorted=True, return_inverse=True, dim=0
+        )
+        return unique, inverse.to(_backend.torch.int64)
+    _check_numpy(values)
+    n_rows = values.shape[0]
+    if values.shape[1] == 0:
+        if n_rows == 0:
+            return values[:0], np.zeros(0, dtype=np.int64)
+        return values[:1], np.zeros(n_rows, dtype=np.int64)
+    order = np.lexsort(values.T[::-1])
+    ordered = values[order]
+    new_group = np.empty(n_rows, dtype=bool)
+    new_group[:1] = True
+    np.any(ordered[1:] != ordered[:-1], axis=1, out=new_group[1:])
+    inverse = np.empty(n_rows, dtype=np.int64)
+    inverse[order] = np.cumsum(new_group) - 1
+    return ordered[new_group], inverse
+
+
+def sum_rows(values: Array, index: Array, n_rows: int) -> Array:
+    """``result[index[i]] += values[i]``: sum the rows of ``values`` in ``n_rows``
+    groups given by the int64 ``index``"""
+    if isinstance(values, _backend.TorchTensor):
+        shape = [n_rows] + list(values.shape[1:])
+        result = _backend.torch.zeros(shape, dtype=values.dtype, device=values.device)
+        return result.index_add(0, index.to(values.device), values)
+    _check_numpy(values)
+    result = np.zeros((n_rows,) + values.shape[1:], dtype=values.dtype)
+    if values.shape[0] == 0:
+        return result
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    result[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    return result
+
+
+def counts(index: Array, n_rows: int, like: Array) -> Array:
+    """Number of entries of ``index`` equal to each of ``0 .. n_rows - 1``, with
+    the dtype, device and backend of ``like``"""
+    if isinstance(like, _backend.TorchTensor):
+        result = _backend.torch.bincount(index.to(like.device), minlength=n_rows)
+        return result.to(like.dtype)
+    _check_numpy(like)
+    return np.bincount(index, minlength=n_rows).astype(like.dtype)
+
+
+def zeros_index(n: int, like: Array) -> Array:
+    """``n`` int64 zeros, with the backend and device of ``like``"""
+    if isinstance(like, _backend.TorchTensor):
+        return _backend.torch.zeros(n, dtype=_backend.torch.int64, device=like.device)
+    _check_numpy(like)
+    return np.zeros(n, dtype=np.int64)
+
+
+def select_columns(values: Array, columns: List[int]) -> Array:
+    """The given columns of a 2-D array, as a new contiguous array"""
+    if isinstance(values, _backend.TorchTensor):
+        index = _backend.torch.tensor(columns, dtype=_backend.torch.int64)
+        return _backend.torch.index_select(values, 1, index.to(values.device))
+    _check_numpy(values)
+    return np.ascontiguousarray(values[:, columns])
+
+
+def with_first_column(values: Array, column: Array) -> Array:
+    """A copy of the 2-D integer array ``values`` with its first column replaced"""
+    if isinstance(values, _backend.TorchTensor):
+        result = values.clone()
+        if not isinstance(column, _backend.TorchTensor):
+            column = _backend.torch.from_numpy(column)
+        result[:, 0] = column.to(device=values.device, dtype=values.dtype)
+        return result
+    _check_numpy(values)
+    if isinstance(column, _backend.TorchTensor):
+        column = column.cpu().numpy()
+    result = values.copy()
+    result[:, 0] = column
+    return result
+
+
+def sqrt(array: Array) -> Array:
+    if isinstance(array, _backend.TorchTensor):
+        return _backend.torch.sqrt(array)
+    _check_numpy(array)
+    return np.sqrt(array)
+
+
+def moveaxis(array: Array, source: int, destination: int) -> Array:
+    if isinstance(array, _backend.TorchTensor):
+        return _backend.torch.movedim(array, source, destination)
+    _check_numpy(array)
+    return np.moveaxis(array, source, destination)
+
+
+def to_index(index: Array, like: Array) -> Array:
+    """The int64 ``index`` as an array of the backend of ``like``"""
+    if isinstance(like, _backend.TorchTensor):
+        if not isinstance(index, _backend.TorchTensor):
+            index = _backend.torch.from_numpy(index)
+        return index.to(device=like.device, dtype=_backend.torch.int64)
+    if isinstance(index, _backend.TorchTensor):
+        index = index.cpu().numpy()
+    return index.astype(np.int64)
 
 
 # ================================================================================ #
