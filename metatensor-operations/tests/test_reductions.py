@@ -201,9 +201,14 @@ def test_torch_autograd():
 
     def function(values):
         new = TensorBlock(values, block.samples, block.components, block.properties)
-        # (std is not differentiable where it is zero, e.g. for single samples)
-        result = var_over_samples(TensorMap(tensor.keys, [new]), "atom")
-        return std_over_properties(result, "n").block().values
+        # std is not differentiable where it is zero (e.g. for groups of one
+        # entry), so the groups here have several different entries
+        tensor_map = TensorMap(tensor.keys, [new])
+        variance = var_over_properties(mean_over_samples(tensor_map, "atom"), "n")
+        deviation = std_over_properties(
+            sum_over_samples(tensor_map, "atom"), ["l", "n"]
+        )
+        return variance.block().values.sum() + deviation.block().values
 
     values = block.values.clone().requires_grad_(True)
     assert torch.autograd.gradcheck(function, (values,))
