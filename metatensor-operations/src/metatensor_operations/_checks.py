@@ -2,10 +2,12 @@
 
 Checks are on by default; setting the environment variable
 ``METATENSOR_UNSAFE_DISABLE_CHECKS`` to ``1``/``true``/``yes``/``on`` turns them off
-at import. Under TorchScript the value at compile time is used.
+at import. Compiled TorchScript code always checks.
 """
 
 import os
+
+from ._backend import torch_jit_is_scripting
 
 _CHECKS_ENABLED = os.environ.get(
     "METATENSOR_UNSAFE_DISABLE_CHECKS", ""
@@ -13,8 +15,11 @@ _CHECKS_ENABLED = os.environ.get(
 
 
 def checks_enabled() -> bool:
-    """Whether operations check the metadata of their inputs"""
-    return _CHECKS_ENABLED
+    """Whether operations check the metadata of their inputs (always True in
+    TorchScript, which can not read this switch)"""
+    if not torch_jit_is_scripting():
+        return _CHECKS_ENABLED
+    return True
 
 
 class _SetChecks:

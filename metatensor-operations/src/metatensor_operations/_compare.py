@@ -2,7 +2,7 @@
 ``equal_metadata``, each as a bool function, a ``_raise`` function raising
 :py:class:`NotEqualError` with what differs first, and ``_block`` versions."""
 
-from typing import List
+from typing import List, Optional, Tuple
 
 from . import _dispatch
 from ._backend import TensorBlock, TensorMap
@@ -12,8 +12,6 @@ from ._utils import (
     _check_same_gradients_impl,
     _check_same_keys_impl,
 )
-
-_ALL_AXES = ["samples", "components", "properties"]
 
 
 def _values_impl(
@@ -26,41 +24,38 @@ def _values_impl(
     equal_nan: bool,
     where: str,
 ) -> str:
-    """Compare the values of two blocks with the same metadata, and recursively
-    their gradients"""
-    a = first.values
-    b = second.values
-    if _dispatch.is_torch_array(a) != _dispatch.is_torch_array(b):
-        return f"inputs to '{function}' should both be numpy or torch arrays{where}"
-    if a.dtype != b.dtype:
-        return (
-            f"inputs to '{function}' should have the same dtype{where}, "
-            f"got {a.dtype} and {b.dtype}"
-        )
-    if exact:
-        same = _dispatch.array_equal(a, b)
-    else:
-        same = _dispatch.allclose(a, b, rtol, atol, equal_nan)
-    if not same:
+    """Compare the values of two blocks with the same metadata, and those of their
+    gradients (iteratively: TorchScript has no recursion)"""
+    stack: List[Tuple[TensorBlock, TensorBlock, str]] = [(first, second, where)]
+    while len(stack) != 0:
+        block_1, block_2, location = stack.pop()
+        a = block_1.values
+        b = block_2.values
+        if _dispatch.is_torch_array(a) != _dispatch.is_torch_array(b):
+            return (
+                f"inputs to '{function}' should both be numpy or torch arrays{location}"
+            )
+        if a.dtype != b.dtype:
+            return (
+                f"inputs to '{function}' should have the same dtype{location}, "
+                f"got {a.dtype} and {b.dtype}"
+            )
         if exact:
-            return f"inputs to '{function}' should have the same values{where}"
-        return (
-            f"inputs to '{function}' should have close values{where} "
-            f"(rtol={rtol}, atol={atol})"
-        )
-    for parameter in first.gradients_list():
-        message = _values_impl(
-            first.gradient(parameter),
-            second.gradient(parameter),
-            function,
-            exact,
-            rtol,
-            atol,
-            equal_nan,
-            f"{where} for the '{parameter}' gradients",
-        )
-        if message != "":
-            return message
+            if not _dispatch.array_equal(a, b):
+                return f"inputs to '{function}' should have the same values{location}"
+        elif not _dispatch.allclose(a, b, rtol, atol, equal_nan):
+            return (
+                f"inputs to '{function}' should have close values{location} "
+                f"(rtol={rtol}, atol={atol})"
+            )
+        for parameter in block_1.gradients_list():
+            stack.append(
+                (
+                    block_1.gradient(parameter),
+                    block_2.gradient(parameter),
+                    f"{location} for the '{parameter}' gradients",
+                )
+            )
     return ""
 
 
@@ -73,24 +68,25 @@ def _metadata_impl(
     where: str,
 ) -> str:
     """Compare the metadata of two blocks on the ``check`` axes, and the metadata of
-    their gradients when ``check_gradients``"""
-    message = _check_blocks_impl(first, second, function, check, where)
-    if message != "" or not check_gradients:
-        return message
-    message = _check_same_gradients_impl(first, second, function, check)
-    if message != "":
-        return message
-    for parameter in first.gradients_list():
-        message = _metadata_impl(
-            first.gradient(parameter),
-            second.gradient(parameter),
-            function,
-            check,
-            True,
-            f"{where} for the '{parameter}' gradients",
-        )
+    their gradients when ``check_gradients`` (iteratively: TorchScript has no
+    recursion)"""
+    stack: List[Tuple[TensorBlock, TensorBlock, str]] = [(first, second, where)]
+    while len(stack) != 0:
+        block_1, block_2, location = stack.pop()
+        message = _check_blocks_impl(block_1, block_2, function, check, location)
+        if message != "" or not check_gradients:
+            return message
+        message = _check_same_gradients_impl(block_1, block_2, function, check)
         if message != "":
             return message
+        for parameter in block_1.gradients_list():
+            stack.append(
+                (
+                    block_1.gradient(parameter),
+                    block_2.gradient(parameter),
+                    f"{location} for the '{parameter}' gradients",
+                )
+            )
     return ""
 
 
@@ -104,7 +100,9 @@ def _block_impl(
     equal_nan: bool,
     where: str,
 ) -> str:
-    message = _metadata_impl(first, second, function, _ALL_AXES, True, where)
+    message = _metadata_impl(
+        first, second, function, ["samples", "components", "properties"], True, where
+    )
     if message != "":
         return message
     return _values_impl(first, second, function, exact, rtol, atol, equal_nan, where)
@@ -168,6 +166,13 @@ def _tensor_metadata_impl(
         if message != "":
             return message
     return ""
+
+
+def _axes(check: Optional[List[str]]) -> List[str]:
+    """The axes to compare: all of them by default"""
+    if check is None:
+        return ["samples", "components", "properties"]
+    return check
 
 
 def _raise(message: str):
@@ -299,12 +304,12 @@ def allclose_block_raise(
 def equal_metadata(
     tensor_1: TensorMap,
     tensor_2: TensorMap,
-    check: List[str] = ["samples", "components", "properties"],  # noqa: B006
+    check: Optional[List[str]] = None,
     check_gradients: bool = True,
 ) -> bool:
     """Whether two maps have the same keys (in any order) and, for each key, the
-    same metadata on the ``check`` axes (a subset of ``"samples"``,
-    ``"components"``, ``"properties"``), and the same gradients' metadata when
+    same metadata on the ``check`` axes (a list with some of ``"samples"``,
+    ``"components"``, ``"properties"``; all of them by default), and the same gradients' metadata when
     ``check_gradients``. Values are not compared.
 
     >>> import numpy as np
@@ -315,7 +320,7 @@ def equal_metadata(
     True
     """
     message = _tensor_metadata_impl(
-        tensor_1, tensor_2, "equal_metadata", check, check_gradients
+        tensor_1, tensor_2, "equal_metadata", _axes(check), check_gradients
     )
     return message == ""
 
@@ -323,14 +328,14 @@ def equal_metadata(
 def equal_metadata_raise(
     tensor_1: TensorMap,
     tensor_2: TensorMap,
-    check: List[str] = ["samples", "components", "properties"],  # noqa: B006
+    check: Optional[List[str]] = None,
     check_gradients: bool = True,
 ):
     """Like :py:func:`equal_metadata`, raising :py:class:`NotEqualError` instead
     of returning False"""
     _raise(
         _tensor_metadata_impl(
-            tensor_1, tensor_2, "equal_metadata", check, check_gradients
+            tensor_1, tensor_2, "equal_metadata", _axes(check), check_gradients
         )
     )
 
@@ -338,7 +343,7 @@ def equal_metadata_raise(
 def equal_metadata_block(
     block_1: TensorBlock,
     block_2: TensorBlock,
-    check: List[str] = ["samples", "components", "properties"],  # noqa: B006
+    check: Optional[List[str]] = None,
     check_gradients: bool = True,
 ) -> bool:
     """Whether two blocks have the same metadata on the ``check`` axes (and their
@@ -351,7 +356,7 @@ def equal_metadata_block(
     True
     """
     message = _metadata_impl(
-        block_1, block_2, "equal_metadata_block", check, check_gradients, ""
+        block_1, block_2, "equal_metadata_block", _axes(check), check_gradients, ""
     )
     return message == ""
 
@@ -359,13 +364,13 @@ def equal_metadata_block(
 def equal_metadata_block_raise(
     block_1: TensorBlock,
     block_2: TensorBlock,
-    check: List[str] = ["samples", "components", "properties"],  # noqa: B006
+    check: Optional[List[str]] = None,
     check_gradients: bool = True,
 ):
     """Like :py:func:`equal_metadata_block`, raising :py:class:`NotEqualError`
     instead of returning False"""
     _raise(
         _metadata_impl(
-            block_1, block_2, "equal_metadata_block", check, check_gradients, ""
+            block_1, block_2, "equal_metadata_block", _axes(check), check_gradients, ""
         )
     )

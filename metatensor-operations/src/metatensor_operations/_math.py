@@ -14,8 +14,6 @@ from ._utils import (
     _check_same_keys_raise,
 )
 
-_ALL_AXES = ["samples", "components", "properties"]
-
 
 def _check_no_nested_gradients(block: TensorBlock, function: str):
     for parameter in block.gradients_list():
@@ -135,10 +133,15 @@ def _binary(A: TensorMap, B: Union[float, int, TensorMap], operation: str) -> Te
             second = B.block_by_id(position)
             _dispatch.check_same_backend(first.values, second.values, operation)
             if checks_enabled():
-                message = _check_blocks_impl(first, second, operation, _ALL_AXES)
+                message = _check_blocks_impl(
+                    first, second, operation, ["samples", "components", "properties"]
+                )
                 if message == "":
                     message = _check_same_gradients_impl(
-                        first, second, operation, _ALL_AXES
+                        first,
+                        second,
+                        operation,
+                        ["samples", "components", "properties"],
                     )
                 if message != "":
                     raise NotEqualError(message)

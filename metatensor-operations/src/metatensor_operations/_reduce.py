@@ -93,6 +93,8 @@ def _reduce_samples_block(
     count = _broadcast_rows(
         _dispatch.counts(index, n_groups, values), len(values.shape)
     )
+    # derivative of the result with respect to each value (unused for sums)
+    factor = values
     if mode == "sum":
         result = total
     else:
@@ -157,6 +159,8 @@ def _reduce_properties_block(
         _dispatch.sum_rows(_dispatch.moveaxis(values, -1, 0), index, n_groups), 0, -1
     )
     count = _dispatch.counts(index, n_groups, values)
+    # derivative of the result with respect to each value (unused for sums)
+    factor = values
     if mode == "sum":
         result = total
     else:
