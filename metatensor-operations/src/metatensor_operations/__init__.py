@@ -7,6 +7,16 @@ data. They are also available as ``metatensor.<name>``.
 from . import _version_check  # noqa: F401, I001
 
 # one line per public name, kept sorted by module
+from ._array_flags import detach as detach
+from ._array_flags import detach_block as detach_block
+from ._array_flags import is_contiguous as is_contiguous
+from ._array_flags import is_contiguous_block as is_contiguous_block
+from ._array_flags import make_contiguous as make_contiguous
+from ._array_flags import make_contiguous_block as make_contiguous_block
+from ._array_flags import remove_gradients as remove_gradients
+from ._array_flags import remove_gradients_block as remove_gradients_block
+from ._array_flags import requires_grad as requires_grad
+from ._array_flags import requires_grad_block as requires_grad_block
 from ._checks import checks_enabled as checks_enabled
 from ._checks import unsafe_disable_checks as unsafe_disable_checks
 from ._checks import unsafe_enable_checks as unsafe_enable_checks

@@ -350,5 +350,39 @@ def to_index(index: Array, like: Array) -> Array:
 # manipulation operations: add functions below this line
 
 
+def detach(array: Array) -> Array:
+    """``array`` without autograd history (numpy arrays are returned as is)"""
+    if isinstance(array, _backend.TorchTensor):
+        return array.detach()
+    _check_numpy(array)
+    return array
+
+
+def requires_grad(array: Array, value: bool) -> Array:
+    """Set the torch autograd flag of ``array``; numpy arrays can not"""
+    if isinstance(array, _backend.TorchTensor):
+        return array.requires_grad_(value)
+    _check_numpy(array)
+    if value:
+        raise ValueError("`requires_grad=True` is only possible with torch arrays")
+    return array
+
+
+def make_contiguous(array: Array) -> Array:
+    """``array`` in contiguous (C-order) memory, copied only if needed"""
+    if isinstance(array, _backend.TorchTensor):
+        return array.contiguous()
+    _check_numpy(array)
+    return np.ascontiguousarray(array)
+
+
+def is_contiguous(array: Array) -> bool:
+    """Whether ``array`` is in contiguous (C-order) memory"""
+    if isinstance(array, _backend.TorchTensor):
+        return array.is_contiguous()
+    _check_numpy(array)
+    return bool(array.flags["C_CONTIGUOUS"])
+
+
 # ================================================================================ #
 # checks and linear algebra: add functions below this line
