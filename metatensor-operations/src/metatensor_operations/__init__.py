@@ -41,6 +41,11 @@ from ._creation import random_uniform_like as random_uniform_like
 from ._creation import random_uniform_like_block as random_uniform_like_block
 from ._creation import zeros_like as zeros_like
 from ._creation import zeros_like_block as zeros_like_block
+from ._dimensions import append_dimension as append_dimension
+from ._dimensions import insert_dimension as insert_dimension
+from ._dimensions import permute_dimensions as permute_dimensions
+from ._dimensions import remove_dimension as remove_dimension
+from ._dimensions import rename_dimension as rename_dimension
 from ._math import abs as abs
 from ._math import add as add
 from ._math import divide as divide

@@ -15,7 +15,7 @@ the only one compiled, and in eager Python torch is never imported for numpy dat
 bodies (not imported once), since torch can be imported after this module.
 """
 
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -348,6 +348,25 @@ def to_index(index: Array, like: Array) -> Array:
 
 # ================================================================================ #
 # manipulation operations: add functions below this line
+
+
+def int_column_like(values: Union[int, Array], n: int, like: Array) -> Array:
+    """A 1-D int32 column of ``n`` label values: ``values`` itself, or the integer
+    ``values`` repeated, with the backend and device of ``like``"""
+    if isinstance(like, _backend.TorchTensor):
+        if isinstance(values, int):
+            return _backend.torch.full(
+                [n], values, dtype=_backend.torch.int32, device=like.device
+            )
+        if not isinstance(values, _backend.TorchTensor):
+            values = _backend.torch.from_numpy(values)
+        return values.to(device=like.device, dtype=_backend.torch.int32)
+    _check_numpy(like)
+    if isinstance(values, int):
+        return np.full(n, values, dtype=np.int32)
+    if isinstance(values, _backend.TorchTensor):
+        values = values.cpu().numpy()
+    return np.asarray(values)
 
 
 def detach(array: Array) -> Array:
