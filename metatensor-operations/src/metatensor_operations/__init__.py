@@ -68,6 +68,9 @@ from ._reduce import var_over_properties as var_over_properties
 from ._reduce import var_over_properties_block as var_over_properties_block
 from ._reduce import var_over_samples as var_over_samples
 from ._reduce import var_over_samples_block as var_over_samples_block
+from ._select_blocks import drop_blocks as drop_blocks
+from ._select_blocks import drop_empty_blocks as drop_empty_blocks
+from ._select_blocks import filter_blocks as filter_blocks
 from ._utils import NotEqualError as NotEqualError
 from ._version import __version__ as __version__
 

@@ -369,6 +369,23 @@ def int_column_like(values: Union[int, Array], n: int, like: Array) -> Array:
     return np.asarray(values)
 
 
+def to_int_list(array: Array) -> List[int]:
+    """The values of a 1-D integer array as a list"""
+    if isinstance(array, _backend.TorchTensor):
+        values: List[int] = array.tolist()
+        return values
+    _check_numpy(array)
+    return [int(value) for value in array]
+
+
+def size(array: Array) -> int:
+    """Number of elements in ``array``"""
+    if isinstance(array, _backend.TorchTensor):
+        return array.numel()
+    _check_numpy(array)
+    return int(array.size)
+
+
 def detach(array: Array) -> Array:
     """``array`` without autograd history (numpy arrays are returned as is)"""
     if isinstance(array, _backend.TorchTensor):

@@ -1,0 +1,111 @@
+"""Selecting whole blocks of a TensorMap: ``drop_blocks``, ``filter_blocks`` and
+``drop_empty_blocks``."""
+
+from typing import List
+
+from . import _dispatch
+from ._backend import Labels, TensorBlock, TensorMap
+
+
+def _copy_block(block: TensorBlock, copy: bool) -> TensorBlock:
+    """A new block over the arrays of ``block`` (copies of them when ``copy``)"""
+    values = block.values
+    if copy:
+        values = _dispatch.copy(values)
+    result = TensorBlock(
+        values=values,
+        samples=block.samples,
+        components=block.components,
+        properties=block.properties,
+    )
+    for parameter in block.gradients_list():
+        gradient = block.gradient(parameter)
+        if len(gradient.gradients_list()) != 0:
+            raise NotImplementedError(
+                "gradients of gradients are not supported when selecting blocks"
+            )
+        gradient_values = gradient.values
+        if copy:
+            gradient_values = _dispatch.copy(gradient_values)
+        result.add_gradient(
+            parameter,
+            TensorBlock(
+                values=gradient_values,
+                samples=gradient.samples,
+                components=gradient.components,
+                properties=gradient.properties,
+            ),
+        )
+    return result
+
+
+def _keep(tensor: TensorMap, positions: List[int], copy: bool) -> TensorMap:
+    """The blocks at ``positions``, in this order"""
+    keys = tensor.keys
+    rows: List[List[int]] = []
+    blocks: List[TensorBlock] = []
+    for position in positions:
+        rows.append(_dispatch.to_int_list(keys.entry(position).values))
+        blocks.append(_copy_block(tensor.block_by_id(position), copy))
+    values = _dispatch.int_array_like(rows, keys.values, len(keys.names))
+    return TensorMap(Labels(keys.names, values), blocks)
+
+
+def drop_blocks(tensor: TensorMap, keys: Labels, copy: bool = False) -> TensorMap:
+    """A map without the blocks whose key matches one of ``keys`` (whose names can
+    be a subset of the key names). Arrays are shared unless ``copy``.
+
+    >>> import numpy as np
+    >>> from metatensor import Labels, TensorBlock, TensorMap
+    >>> blocks = [
+    ...     TensorBlock(np.ones((1, 1)), Labels.range("s", 1), [], Labels.range("p", 1))
+    ...     for _ in range(3)
+    ... ]
+    >>> tensor = TensorMap(Labels.range("k", 3), blocks)
+    >>> drop_blocks(tensor, Labels(["k"], np.array([[1]]))).keys.values.tolist()
+    [[0], [2]]
+    """
+    selected = _dispatch.to_int_list(tensor.keys.select(keys))
+    positions: List[int] = []
+    for i in range(len(tensor.keys)):
+        if i not in selected:
+            positions.append(i)
+    return _keep(tensor, positions, copy)
+
+
+def filter_blocks(tensor: TensorMap, keys: Labels, copy: bool = False) -> TensorMap:
+    """A map with only the blocks whose key matches one of ``keys``, in the order
+    of ``keys`` when they have the same names as the keys of ``tensor``, in the
+    order of ``tensor`` otherwise. Arrays are shared unless ``copy``.
+
+    >>> import numpy as np
+    >>> from metatensor import Labels, TensorBlock, TensorMap
+    >>> blocks = [
+    ...     TensorBlock(np.ones((1, 1)), Labels.range("s", 1), [], Labels.range("p", 1))
+    ...     for _ in range(3)
+    ... ]
+    >>> tensor = TensorMap(Labels.range("k", 3), blocks)
+    >>> filter_blocks(tensor, Labels(["k"], np.array([[2], [0]]))).keys.values.tolist()
+    [[2], [0]]
+    """
+    return _keep(tensor, _dispatch.to_int_list(tensor.keys.select(keys)), copy)
+
+
+def drop_empty_blocks(tensor: TensorMap, copy: bool = False) -> TensorMap:
+    """A map without the blocks that have no values (an axis of size zero)
+
+    >>> import numpy as np
+    >>> from metatensor import Labels, TensorBlock, TensorMap
+    >>> blocks = [
+    ...     TensorBlock(np.ones((n, 1)), Labels.range("s", n), [], Labels.range("p", 1))
+    ...     for n in (0, 2)
+    ... ]
+    >>> tensor = TensorMap(Labels.range("k", 2), blocks)
+    >>> drop_empty_blocks(tensor).keys.values.tolist()
+    [[1]]
+    """
+    positions: List[int] = []
+    for i in range(len(tensor.keys)):
+        if _dispatch.size(tensor.block_by_id(i).values) != 0:
+            positions.append(i)
+    return _keep(tensor, positions, copy)
