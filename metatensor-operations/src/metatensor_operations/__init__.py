@@ -71,6 +71,10 @@ from ._reduce import var_over_samples_block as var_over_samples_block
 from ._select_blocks import drop_blocks as drop_blocks
 from ._select_blocks import drop_empty_blocks as drop_empty_blocks
 from ._select_blocks import filter_blocks as filter_blocks
+from ._slice import slice as slice
+from ._slice import slice_block as slice_block
+from ._slice import split as split
+from ._slice import split_block as split_block
 from ._utils import NotEqualError as NotEqualError
 from ._version import __version__ as __version__
 

@@ -386,6 +386,31 @@ def size(array: Array) -> int:
     return int(array.size)
 
 
+def inverse_mapping(positions: Array, n: int) -> Array:
+    """int64 array of size ``n``: ``result[positions[i]] = i``, -1 elsewhere"""
+    if isinstance(positions, _backend.TorchTensor):
+        positions = positions.to(_backend.torch.int64)
+        result = _backend.torch.full(
+            [n], -1, dtype=_backend.torch.int64, device=positions.device
+        )
+        result[positions] = _backend.torch.arange(
+            positions.shape[0], dtype=_backend.torch.int64, device=positions.device
+        )
+        return result
+    _check_numpy(positions)
+    result = np.full(n, -1, dtype=np.int64)
+    result[positions.astype(np.int64)] = np.arange(len(positions))
+    return result
+
+
+def nonzero(mask: Array) -> Array:
+    """Positions (int64) where the 1-D ``mask`` is true"""
+    if isinstance(mask, _backend.TorchTensor):
+        return _backend.torch.nonzero(mask).reshape(-1)
+    _check_numpy(mask)
+    return np.flatnonzero(mask)
+
+
 def detach(array: Array) -> Array:
     """``array`` without autograd history (numpy arrays are returned as is)"""
     if isinstance(array, _backend.TorchTensor):
