@@ -411,6 +411,20 @@ def nonzero(mask: Array) -> Array:
     return np.flatnonzero(mask)
 
 
+def assign_columns(output: Array, rows: Array, start: int, values: Array):
+    """``output[rows, ..., start:start + n] = values``, with ``n`` the size of the
+    last axis of ``values`` and ``rows`` an int64 array"""
+    stop = start + values.shape[-1]
+    if isinstance(output, _backend.TorchTensor):
+        index = rows.to(device=output.device, dtype=_backend.torch.int64)
+        output[index, ..., start:stop] = values
+        return
+    _check_numpy(output)
+    if isinstance(rows, _backend.TorchTensor):
+        rows = rows.cpu().numpy()
+    output[rows, ..., start:stop] = values
+
+
 def detach(array: Array) -> Array:
     """``array`` without autograd history (numpy arrays are returned as is)"""
     if isinstance(array, _backend.TorchTensor):

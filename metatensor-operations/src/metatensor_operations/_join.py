@@ -1,0 +1,290 @@
+"""Joining blocks or maps along samples or properties: ``join_blocks`` and
+``join``."""
+
+from typing import List, Optional
+
+from . import _dispatch
+from ._backend import Labels, TensorBlock, TensorMap, torch_jit_is_scripting
+from ._dispatch import Array
+
+
+def _check_axis(axis: str, function: str):
+    if axis != "samples" and axis != "properties":
+        raise ValueError(
+            f"`axis` in '{function}' must be 'samples' or 'properties', got '{axis}'"
+        )
+
+
+def _joined_labels(
+    labels: List[Labels], add_dimension: Optional[str], function: str, what: str
+) -> Labels:
+    """Concatenation of ``labels`` (with an extra last dimension holding the index
+    of the source when ``add_dimension`` is given); duplicated entries raise"""
+    names = labels[0].names
+    arrays: List[Array] = []
+    for i in range(len(labels)):
+        if labels[i].names != names:
+            raise ValueError(
+                f"inputs to '{function}' should have the same {what} names, "
+                f"got {names} and {labels[i].names}"
+            )
+        values = labels[i].values
+        if add_dimension is not None:
+            column = _dispatch.int_column_like(i, values.shape[0], values)
+            values = _dispatch.concatenate([values, column.reshape(-1, 1)], 1)
+        arrays.append(values)
+    if add_dimension is not None:
+        names = names + [add_dimension]
+    return Labels(names, _dispatch.concatenate(arrays, 0))
+
+
+def _check_same(blocks: List[TensorBlock], axis: str, function: str):
+    first = blocks[0]
+    for block in blocks[1:]:
+        if len(block.components) != len(first.components):
+            raise ValueError(f"inputs to '{function}' should have the same components")
+        for i in range(len(first.components)):
+            if block.components[i] != first.components[i]:
+                raise ValueError(
+                    f"inputs to '{function}' should have the same components"
+                )
+        if axis == "samples" and block.properties != first.properties:
+            raise ValueError(
+                f"inputs to '{function}' should have the same properties to be "
+                "joined along samples"
+            )
+        if block.gradients_list() != first.gradients_list():
+            raise ValueError(f"inputs to '{function}' should have the same gradients")
+        _dispatch.check_same_backend(first.values, block.values, function)
+
+
+def _join_samples(
+    blocks: List[TensorBlock], add_dimension: Optional[str]
+) -> TensorBlock:
+    samples: List[Labels] = []
+    arrays: List[Array] = []
+    for block in blocks:
+        samples.append(block.samples)
+        arrays.append(block.values)
+    first = blocks[0]
+    result = TensorBlock(
+        values=_dispatch.concatenate(arrays, 0),
+        samples=_joined_labels(samples, add_dimension, "join", "sample"),
+        components=first.components,
+        properties=first.properties,
+    )
+    for parameter in first.gradients_list():
+        gradient_samples: List[Array] = []
+        gradient_values: List[Array] = []
+        offset = 0
+        for block in blocks:
+            gradient = block.gradient(parameter)
+            rows = gradient.samples.values
+            rows = _dispatch.with_first_column(rows, rows[:, 0] + offset)
+            gradient_samples.append(rows)
+            gradient_values.append(gradient.values)
+            offset += len(block.samples)
+        first_gradient = first.gradient(parameter)
+        result.add_gradient(
+            parameter,
+            TensorBlock(
+                values=_dispatch.concatenate(gradient_values, 0),
+                samples=Labels(
+                    first_gradient.samples.names,
+                    _dispatch.concatenate(gradient_samples, 0),
+                ),
+                components=first_gradient.components,
+                properties=first.properties,
+            ),
+        )
+    return result
+
+
+def _union_rows(labels: List[Labels]) -> List[Array]:
+    """The union of ``labels`` (first) and the row of each entry of each Labels in
+    it"""
+    union = labels[0]
+    mappings: List[Array] = []
+    for i in range(1, len(labels)):
+        union, _, mapping = union.union_and_mapping(labels[i])
+        mappings.append(mapping)
+    first_rows = _dispatch.to_index(
+        _dispatch.range_like(len(labels[0]), labels[0].values).reshape(-1),
+        labels[0].values,
+    )
+    result: List[Array] = [union.values, first_rows]
+    for mapping in mappings:
+        result.append(mapping)
+    return result
+
+
+def _join_properties(
+    blocks: List[TensorBlock], add_dimension: Optional[str]
+) -> TensorBlock:
+    first = blocks[0]
+    properties: List[Labels] = []
+    samples: List[Labels] = []
+    for block in blocks:
+        properties.append(block.properties)
+        samples.append(block.samples)
+    new_properties = _joined_labels(properties, add_dimension, "join", "property")
+
+    union = _union_rows(samples)
+    new_samples = Labels(first.samples.names, union[0])
+    values = _dispatch.zeros_like(
+        first.values,
+        [len(new_samples)] + list(first.values.shape[1:-1]) + [len(new_properties)],
+    )
+    start = 0
+    starts: List[int] = []
+    for i in range(len(blocks)):
+        starts.append(start)
+        _dispatch.assign_columns(values, union[i + 1], start, blocks[i].values)
+        start += len(blocks[i].properties)
+
+    result = TensorBlock(
+        values=values,
+        samples=new_samples,
+        components=first.components,
+        properties=new_properties,
+    )
+    for parameter in first.gradients_list():
+        gradient_samples: List[Labels] = []
+        for i in range(len(blocks)):
+            gradient = blocks[i].gradient(parameter)
+            rows = gradient.samples.values
+            new_sample = _dispatch.take(
+                union[i + 1], gradient.samples.column("sample"), 0
+            )
+            gradient_samples.append(
+                Labels(
+                    gradient.samples.names,
+                    _dispatch.with_first_column(rows, new_sample),
+                )
+            )
+        gradient_union = _union_rows(gradient_samples)
+        first_gradient = first.gradient(parameter)
+        shape = (
+            [gradient_union[0].shape[0]]
+            + list(first_gradient.values.shape[1:-1])
+            + [len(new_properties)]
+        )
+        gradient_values = _dispatch.zeros_like(first_gradient.values, shape)
+        for i in range(len(blocks)):
+            _dispatch.assign_columns(
+                gradient_values,
+                gradient_union[i + 1],
+                starts[i],
+                blocks[i].gradient(parameter).values,
+            )
+        result.add_gradient(
+            parameter,
+            TensorBlock(
+                values=gradient_values,
+                samples=Labels(first_gradient.samples.names, gradient_union[0]),
+                components=first_gradient.components,
+                properties=new_properties,
+            ),
+        )
+    return result
+
+
+def join_blocks(
+    blocks: List[TensorBlock], axis: str, add_dimension: Optional[str] = None
+) -> TensorBlock:
+    """Concatenate ``blocks`` along ``axis`` (``"samples"`` or
+    ``"properties"``).
+
+    Along samples, the blocks must have the same components and properties; the
+    samples are concatenated (gradient rows follow). Along properties, the samples
+    of the result are the union of the samples (in order of appearance), missing
+    values being zero. With ``add_dimension``, a last dimension of that name holds
+    the index of the source block; otherwise repeated entries raise an error.
+
+    >>> import numpy as np
+    >>> from metatensor import Labels, TensorBlock
+    >>> block = TensorBlock(np.ones((2, 1)), Labels.range("s", 2), [], Labels.range("p", 1))
+    >>> joined = join_blocks([block, block], "samples", add_dimension="tensor")
+    >>> joined.samples.values.tolist()
+    [[0, 0], [1, 0], [0, 1], [1, 1]]
+    """
+    _check_axis(axis, "join_blocks")
+    if len(blocks) == 0:
+        raise ValueError("'join_blocks' needs at least one block")
+    for block in blocks:
+        for parameter in block.gradients_list():
+            if len(block.gradient(parameter).gradients_list()) != 0:
+                raise NotImplementedError(
+                    "gradients of gradients are not supported in 'join'"
+                )
+    _check_same(blocks, axis, "join")
+    if axis == "samples":
+        return _join_samples(blocks, add_dimension)
+    return _join_properties(blocks, add_dimension)
+
+
+def join(
+    tensors: List[TensorMap],
+    axis: str,
+    different_keys: str = "error",
+    add_dimension: Optional[str] = None,
+) -> TensorMap:
+    """Join maps block by block along ``axis`` (``"samples"`` or
+    ``"properties"``), see :py:func:`join_blocks`.
+
+    ``different_keys`` says what to do when the maps do not have the same keys:
+    ``"error"`` raises, ``"intersection"`` keeps the keys present in every map,
+    ``"union"`` keeps all keys, maps without a key contributing nothing to it.
+    Keys come in the order of the first map (then the new ones, for ``"union"``).
+
+    >>> import numpy as np
+    >>> from metatensor import Labels, TensorBlock, TensorMap
+    >>> block = TensorBlock(np.ones((2, 1)), Labels.range("s", 2), [], Labels.range("p", 1))
+    >>> tensor = TensorMap(Labels.single(), [block])
+    >>> join([tensor, tensor], "properties", add_dimension="tensor").block().shape
+    (2, 2)
+    """
+    _check_axis(axis, "join")
+    if len(tensors) == 0:
+        raise ValueError("'join' needs at least one TensorMap")
+    if different_keys not in ["error", "intersection", "union"]:
+        raise ValueError(
+            "`different_keys` in 'join' must be 'error', 'intersection' or 'union', "
+            f"got '{different_keys}'"
+        )
+    if not torch_jit_is_scripting():
+        for tensor in tensors:
+            if not isinstance(tensor, TensorMap):
+                raise TypeError(
+                    f"`tensors` in 'join' must be TensorMap, got {type(tensor).__name__}"
+                )
+
+    keys = tensors[0].keys
+    for tensor in tensors[1:]:
+        if tensor.keys.names != keys.names:
+            raise ValueError(
+                "inputs to 'join' should have the same keys names, "
+                f"got {keys.names} and {tensor.keys.names}"
+            )
+        if different_keys == "union":
+            keys = keys.union(tensor.keys)
+        elif different_keys == "intersection":
+            keys = keys.intersection(tensor.keys)
+        elif len(tensor.keys) != len(keys) or len(
+            keys.intersection(tensor.keys)
+        ) != len(keys):
+            raise ValueError(
+                "inputs to 'join' should have the same keys, use "
+                "`different_keys='intersection'` or 'union' to join them anyway"
+            )
+
+    blocks: List[TensorBlock] = []
+    for i in range(len(keys)):
+        entry = keys.entry(i)
+        selected: List[TensorBlock] = []
+        for tensor in tensors:
+            position = tensor.keys.position(entry)
+            if position is not None:
+                selected.append(tensor.block_by_id(position))
+        blocks.append(join_blocks(selected, axis, add_dimension))
+    return TensorMap(keys, blocks)
