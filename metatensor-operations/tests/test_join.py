@@ -61,9 +61,8 @@ def test_join_properties_different_samples():
 
 def test_different_keys():
     first = example()
-    second = TensorMap(
-        Labels(["key"], np.array([[1], [7]])), [b.copy() for b in example()]
-    )
+    blocks = [b.copy() for b in example()]
+    second = TensorMap(Labels(["key"], np.array([[1], [7]])), blocks[::-1])
     with pytest.raises(ValueError, match="should have the same keys, use"):
         join([first, second], "samples", add_dimension="t")
     result = join([first, second], "samples", "intersection", add_dimension="t")
