@@ -46,6 +46,7 @@ from ._dimensions import insert_dimension as insert_dimension
 from ._dimensions import permute_dimensions as permute_dimensions
 from ._dimensions import remove_dimension as remove_dimension
 from ._dimensions import rename_dimension as rename_dimension
+from ._dot import dot as dot
 from ._join import join as join
 from ._join import join_blocks as join_blocks
 from ._math import abs as abs

@@ -461,3 +461,12 @@ def is_contiguous(array: Array) -> bool:
 
 # ================================================================================ #
 # checks and linear algebra: add functions below this line
+
+
+def dot(first: Array, second: Array) -> Array:
+    """``first @ second.T`` over the last axis of ``first`` (any number of
+    leading axes) and a 2-D ``second``"""
+    if isinstance(first, _backend.TorchTensor):
+        return first @ second.T
+    _check_numpy(first)
+    return first @ second.T
