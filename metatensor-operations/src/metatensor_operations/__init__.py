@@ -78,6 +78,8 @@ from ._slice import slice as slice
 from ._slice import slice_block as slice_block
 from ._slice import split as split
 from ._slice import split_block as split_block
+from ._sort import sort as sort
+from ._sort import sort_block as sort_block
 from ._utils import NotEqualError as NotEqualError
 from ._version import __version__ as __version__
 

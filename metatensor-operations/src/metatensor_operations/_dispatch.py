@@ -425,6 +425,44 @@ def assign_columns(output: Array, rows: Array, start: int, values: Array):
     output[rows, ..., start:stop] = values
 
 
+def argsort_rows(values: Array, descending: bool) -> Array:
+    """The (int64) permutation sorting the rows of the 2-D ``values``
+    lexicographically; stable"""
+    if isinstance(values, _backend.TorchTensor):
+        order = _backend.torch.arange(
+            values.shape[0], dtype=_backend.torch.int64, device=values.device
+        )
+        for column in range(values.shape[1] - 1, -1, -1):
+            keys = values[order, column]
+            order = order[
+                _backend.torch.argsort(keys, stable=True, descending=descending)
+            ]
+        return order
+    _check_numpy(values)
+    if values.shape[1] == 0:
+        return np.arange(values.shape[0], dtype=np.int64)
+    if descending:
+        # stable descending order: sort the negated keys (int64: no overflow)
+        return np.lexsort(-values.T[::-1].astype(np.int64)).astype(np.int64)
+    return np.lexsort(values.T[::-1]).astype(np.int64)
+
+
+def searchsorted_positions(sorted_values: Array, queries: Array) -> Array:
+    """Positions (int64) of ``queries`` in the sorted 1-D ``sorted_values``"""
+    if isinstance(sorted_values, _backend.TorchTensor):
+        return _backend.torch.searchsorted(sorted_values, queries.contiguous())
+    _check_numpy(sorted_values)
+    return np.searchsorted(sorted_values, queries).astype(np.int64)
+
+
+def arange_index(n: int, like: Array) -> Array:
+    """``0 .. n - 1`` (int64), with the backend and device of ``like``"""
+    if isinstance(like, _backend.TorchTensor):
+        return _backend.torch.arange(n, dtype=_backend.torch.int64, device=like.device)
+    _check_numpy(like)
+    return np.arange(n, dtype=np.int64)
+
+
 def detach(array: Array) -> Array:
     """``array`` without autograd history (numpy arrays are returned as is)"""
     if isinstance(array, _backend.TorchTensor):
