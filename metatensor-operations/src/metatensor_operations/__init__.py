@@ -71,6 +71,7 @@ from ._reduce import var_over_properties as var_over_properties
 from ._reduce import var_over_properties_block as var_over_properties_block
 from ._reduce import var_over_samples as var_over_samples
 from ._reduce import var_over_samples_block as var_over_samples_block
+from ._one_hot import one_hot as one_hot
 from ._select_blocks import drop_blocks as drop_blocks
 from ._select_blocks import drop_empty_blocks as drop_empty_blocks
 from ._select_blocks import filter_blocks as filter_blocks
@@ -80,6 +81,8 @@ from ._slice import split as split
 from ._slice import split_block as split_block
 from ._sort import sort as sort
 from ._sort import sort_block as sort_block
+from ._unique_metadata import unique_metadata as unique_metadata
+from ._unique_metadata import unique_metadata_block as unique_metadata_block
 from ._utils import NotEqualError as NotEqualError
 from ._version import __version__ as __version__
 

@@ -463,6 +463,29 @@ def arange_index(n: int, like: Array) -> Array:
     return np.arange(n, dtype=np.int64)
 
 
+def clip_index(index: Array, n: int) -> Array:
+    """``index`` limited to ``0 .. n - 1``"""
+    if isinstance(index, _backend.TorchTensor):
+        return _backend.torch.clamp(index, 0, max(n - 1, 0))
+    _check_numpy(index)
+    return np.clip(index, 0, max(n - 1, 0))
+
+
+def one_hot(positions: Array, n: int, like: Array) -> Array:
+    """int32 array of shape ``(len(positions), n)`` with ones at ``positions``"""
+    if isinstance(like, _backend.TorchTensor):
+        result = _backend.torch.zeros(
+            [positions.shape[0], n], dtype=_backend.torch.int32, device=like.device
+        )
+        rows = _backend.torch.arange(positions.shape[0], device=like.device)
+        result[rows, positions.to(like.device)] = 1
+        return result
+    _check_numpy(like)
+    result = np.zeros((positions.shape[0], n), dtype=np.int32)
+    result[np.arange(positions.shape[0]), positions] = 1
+    return result
+
+
 def detach(array: Array) -> Array:
     """``array`` without autograd history (numpy arrays are returned as is)"""
     if isinstance(array, _backend.TorchTensor):

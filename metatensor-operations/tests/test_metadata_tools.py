@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+from _utils import requires_torch, smooth_tensor
+
+from metatensor import Labels
+from metatensor_operations import one_hot, unique_metadata, unique_metadata_block
+
+
+def test_one_hot():
+    labels = Labels(["atom", "type"], np.array([[0, 8], [1, 1], [2, 6], [3, 1]]))
+    dimension = Labels(["type"], np.array([[6], [1], [8]]))
+    result = one_hot(labels, dimension)
+    assert result.tolist() == [[0, 0, 1], [0, 1, 0], [1, 0, 0], [0, 1, 0]]
+    with pytest.raises(ValueError, match="not part of `dimension`"):
+        one_hot(labels, Labels(["type"], np.array([[1], [6]])))
+    with pytest.raises(ValueError, match="'other' in 'one_hot' is not a dimension"):
+        one_hot(labels, Labels(["other"], np.array([[1]])))
+    with pytest.raises(ValueError, match="must have a single dimension"):
+        one_hot(labels, labels)
+
+
+@requires_torch
+def test_one_hot_torch():
+    import torch
+
+    labels = Labels(["type"], torch.tensor([[8], [1]]))
+    result = one_hot(labels, Labels(["type"], torch.tensor([[1], [8]])))
+    assert isinstance(result, torch.Tensor)
+    assert result.tolist() == [[0, 1], [1, 0]]
+
+
+def test_unique_metadata():
+    tensor = smooth_tensor(np.zeros((4, 3)))
+    result = unique_metadata(tensor, "samples", "atom")
+    assert result.names == ["atom"]
+    assert result.values.tolist() == [[0], [1], [2], [3]]
+    result = unique_metadata(tensor, "properties", ["n"])
+    assert result.values.tolist() == [[0], [1], [2]]
+    result = unique_metadata(tensor, "samples", ["atom"], gradient="positions")
+    assert result.values.tolist() == [[0], [1], [2], [3]]
+    result = unique_metadata_block(tensor.block(0), "samples", ["system", "atom"])
+    assert result.values.tolist() == [[0, 0], [0, 1], [0, 2]]
+    with pytest.raises(ValueError, match="'foo' in 'unique_metadata' is not part"):
+        unique_metadata(tensor, "samples", "foo")
+    with pytest.raises(ValueError, match="`axis` in 'unique_metadata' must be"):
+        unique_metadata(tensor, "keys", "key")
