@@ -49,6 +49,8 @@ from ._dimensions import rename_dimension as rename_dimension
 from ._dot import dot as dot
 from ._join import join as join
 from ._join import join_blocks as join_blocks
+from ._linalg import lstsq as lstsq
+from ._linalg import solve as solve
 from ._math import abs as abs
 from ._math import add as add
 from ._math import divide as divide

@@ -524,6 +524,23 @@ def is_contiguous(array: Array) -> bool:
 # checks and linear algebra: add functions below this line
 
 
+def lstsq(X: Array, Y: Array, rcond: Optional[float], driver: Optional[str]) -> Array:
+    """Least-squares solution ``W`` of ``X @ W = Y`` for 2-D ``X`` and ``Y``"""
+    if isinstance(X, _backend.TorchTensor):
+        result = _backend.torch.linalg.lstsq(X, Y, rcond=rcond, driver=driver)
+        return result.solution
+    _check_numpy(X)
+    return np.linalg.lstsq(X, Y, rcond=rcond)[0]
+
+
+def solve(X: Array, Y: Array) -> Array:
+    """Solution ``W`` of ``X @ W = Y`` for a square 2-D ``X``"""
+    if isinstance(X, _backend.TorchTensor):
+        return _backend.torch.linalg.solve(X, Y)
+    _check_numpy(X)
+    return np.linalg.solve(X, Y)
+
+
 def dot(first: Array, second: Array) -> Array:
     """``first @ second.T`` over the last axis of ``first`` (any number of
     leading axes) and a 2-D ``second``"""
