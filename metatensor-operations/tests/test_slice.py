@@ -1,10 +1,17 @@
 import numpy as np
 import pytest
-from _utils import ARRAYS, check_gradients, convert, smooth_tensor, to_numpy
+from _utils import (
+    ARRAYS,
+    check_gradients,
+    convert,
+    requires_torch,
+    smooth_tensor,
+    to_numpy,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metatensor import Labels, MetatensorError
+from metatensor import Labels, MetatensorError, TensorBlock, TensorMap
 from metatensor_operations import slice, slice_block, split, split_block
 
 
@@ -87,3 +94,100 @@ def test_split_partitions(atoms, samples_axis):
         )
     parts = split_block(tensor.block(0), axis, [Labels([name], values)])
     assert len(parts) == 1
+
+
+@pytest.mark.parametrize("arrays", ARRAYS)
+def test_slice_positions(arrays):
+    tensor = example(arrays)
+    result = slice(tensor, "samples", [2, 0])
+    for block, original in zip(result, tensor):
+        assert block.samples.values.tolist() == [
+            original.samples.values.tolist()[i] for i in (2, 0)
+        ]
+        np.testing.assert_array_equal(
+            to_numpy(block.values), to_numpy(original.values)[[2, 0]]
+        )
+        gradient = block.gradient("positions")
+        original_gradient = original.gradient("positions")
+        expected = {0: 2, 1: 0}
+        for row, samples in enumerate(gradient.samples.values.tolist()):
+            old_rows = [
+                i
+                for i, old in enumerate(original_gradient.samples.values.tolist())
+                if old[0] == expected[samples[0]] and old[1:] == samples[1:]
+            ]
+            np.testing.assert_array_equal(
+                to_numpy(gradient.values)[row],
+                to_numpy(original_gradient.values)[old_rows[0]],
+            )
+    check_gradients(lambda t: slice(t, "samples", [2, 0]), arrays=arrays)
+    check_gradients(lambda t: slice(t, "properties", [1]), arrays=arrays)
+
+    block = slice_block(tensor.block(0), "properties", [1, 0])
+    assert block.properties.values.tolist() == [[1], [0]]
+    np.testing.assert_array_equal(
+        to_numpy(block.values), to_numpy(tensor.block(0).values)[..., [1, 0]]
+    )
+
+
+def test_slice_positions_eager_types():
+    tensor = example()
+    expected = slice(tensor, "samples", [0, 2])
+    for selection in [(0, 2), np.array([0, 2])]:
+        result = slice(tensor, "samples", selection)
+        for block, reference in zip(result, expected):
+            assert block.samples == reference.samples
+    parts = split(tensor, "properties", [[0], (1,)])
+    assert parts[0].block(0).properties.values.tolist() == [[0]]
+    assert parts[1].block(0).properties.values.tolist() == [[1]]
+    parts = split_block(tensor.block(0), "samples", [[0, 1], [2]])
+    assert [len(part.samples) for part in parts] == [2, 1]
+
+
+def test_slice_position_errors():
+    tensor = example()
+    with pytest.raises(IndexError, match="position 3 in `selection` of 'slice' is"):
+        slice(tensor, "samples", [0, 3])
+    with pytest.raises(IndexError, match="position -1 in `selection` of 'slice_bl"):
+        slice_block(tensor.block(0), "properties", [-1])
+    with pytest.raises(TypeError, match="`selection` in 'slice' must be Labels or a"):
+        slice(tensor, "samples", [0.5])
+    with pytest.raises(TypeError, match="got an array of shape \\(1, 2\\)"):
+        slice(tensor, "samples", np.array([[0, 1]]))
+    with pytest.raises(TypeError, match="got str"):
+        slice(tensor, "samples", "atom")
+    with pytest.raises(TypeError, match="`selections` in 'split' must be a list"):
+        split(tensor, "samples", Labels(["atom"], np.array([[0]])))
+    with pytest.raises(ValueError, match="`axis` in 'split_block' must be"):
+        split_block(tensor.block(0), "components", [[0]])
+    with pytest.raises(MetatensorError, match="same label entry multiple times"):
+        slice(tensor, "samples", [0, 0])
+
+
+def test_empty_slice_warning_points_to_caller():
+    tensor = example()
+    with pytest.warns(UserWarning) as record:
+        slice(tensor, "samples", [])
+    assert record[0].filename == __file__
+    with pytest.warns(UserWarning) as record:
+        slice_block(tensor.block(0), "properties", Labels(["n"], np.array([[7]])))
+    assert record[0].filename == __file__
+
+
+@requires_torch
+def test_slice_torch_autograd():
+    import torch
+
+    samples = Labels(["s"], np.arange(4).reshape(-1, 1))
+    properties = Labels.range("p", 3)
+    selection = Labels(["s"], np.array([[3], [1]]))
+
+    def function(values):
+        block = TensorBlock(values, samples, [], properties)
+        tensor = TensorMap(Labels.single(), [block])
+        result = slice(tensor, "samples", selection)
+        result = slice(result, "properties", [2, 0])
+        return result.block().values
+
+    values = torch.rand(4, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(function, (values,))

@@ -350,6 +350,17 @@ def to_index(index: Array, like: Array) -> Array:
 # manipulation operations: add functions below this line
 
 
+def index_like(indices: List[int], like: Array) -> Array:
+    """The positions ``indices`` as a 1-D int64 array, with the backend and device
+    of ``like``"""
+    if isinstance(like, _backend.TorchTensor):
+        return _backend.torch.tensor(
+            indices, dtype=_backend.torch.int64, device=like.device
+        )
+    _check_numpy(like)
+    return np.array(indices, dtype=np.int64).reshape(-1)
+
+
 def int_column_like(values: Union[int, Array], n: int, like: Array) -> Array:
     """A 1-D int32 column of ``n`` label values: ``values`` itself, or the integer
     ``values`` repeated, with the backend and device of ``like``"""

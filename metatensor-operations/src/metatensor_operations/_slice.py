@@ -2,11 +2,13 @@
 keeps the entries matching a selection, ``split`` (and ``split_block``) makes one
 output per selection. Gradients keep the rows of the kept samples."""
 
+import sys
 import warnings
-from typing import List
+from typing import List, Union
 
 from . import _dispatch
 from ._backend import Labels, TensorBlock, TensorMap, torch_jit_is_scripting
+from ._dispatch import Array
 
 
 def _check_axis(axis: str, function: str):
@@ -16,12 +18,87 @@ def _check_axis(axis: str, function: str):
         )
 
 
-def _slice_block(block: TensorBlock, axis: str, selection: Labels) -> TensorBlock:
+def _stacklevel() -> int:
+    """The ``stacklevel`` making a warning emitted by the caller of this function
+    point to the first frame outside of this package (eager Python only)"""
+    package = __name__.rsplit(".", 1)[0]
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module != package and not module.startswith(package + "."):
+            break
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _warn(message: str):
+    """Emit a UserWarning pointing at the code calling the operation"""
+    if not torch_jit_is_scripting():
+        warnings.warn(message, UserWarning, stacklevel=_stacklevel())
+    else:
+        warnings.warn(message, stacklevel=2)
+
+
+def _as_selection(
+    selection: Union[Labels, List[int]], function: str
+) -> Union[Labels, List[int]]:
+    """Check the type of ``selection``; in eager Python, tuples and 1-D integer
+    arrays of positions become lists"""
+    if not torch_jit_is_scripting():
+        if isinstance(selection, tuple):
+            selection = list(selection)
+        elif hasattr(selection, "tolist") and not isinstance(selection, Labels):
+            if len(getattr(selection, "shape", ())) != 1:
+                raise TypeError(
+                    f"`selection` in '{function}' must be Labels or a list of "
+                    "integer positions, got an array of shape "
+                    f"{tuple(selection.shape)}"
+                )
+            selection = selection.tolist()
+        if isinstance(selection, list):
+            for index in selection:
+                if isinstance(index, bool) or not isinstance(index, int):
+                    raise TypeError(
+                        f"`selection` in '{function}' must be Labels or a list of "
+                        f"integer positions, got an entry of type {type(index).__name__}"
+                    )
+        elif not isinstance(selection, Labels):
+            raise TypeError(
+                f"`selection` in '{function}' must be Labels or a list of integer "
+                f"positions, got {type(selection).__name__}"
+            )
+    return selection
+
+
+def _positions(
+    labels: Labels, selection: Union[Labels, List[int]], axis: str, function: str
+) -> Array:
+    """Positions in ``labels`` of the entries kept by ``selection``"""
+    if isinstance(selection, Labels):
+        return labels.select(selection)
+    count = len(labels)
+    for index in selection:
+        if index < 0 or index >= count:
+            raise IndexError(
+                f"position {index} in `selection` of '{function}' is out of range "
+                f"for {count} {axis}"
+            )
+    return _dispatch.index_like(selection, labels.values)
+
+
+def _slice_block(
+    block: TensorBlock,
+    axis: str,
+    selection: Union[Labels, List[int]],
+    function: str,
+) -> TensorBlock:
     if axis == "samples":
         labels = block.samples
     else:
         labels = block.properties
-    positions = labels.select(selection)
+    positions = _positions(labels, selection, axis, function)
     new_labels = Labels(labels.names, _dispatch.take(labels.values, positions, 0))
 
     if axis == "samples":
@@ -73,10 +150,22 @@ def _slice_block(block: TensorBlock, axis: str, selection: Labels) -> TensorBloc
     return result
 
 
-def slice_block(block: TensorBlock, axis: str, selection: Labels) -> TensorBlock:
-    """Keep the samples or properties (``axis``) of ``block`` that match
-    ``selection`` (Labels whose names are a subset of the axis names); see
-    :py:meth:`Labels.select` for the order of the result
+def slice_block(
+    block: TensorBlock, axis: str, selection: Union[Labels, List[int]]
+) -> TensorBlock:
+    """Keep the samples or properties (``axis``) of ``block`` matching
+    ``selection``.
+
+    :param block: the block to slice; gradients keep the rows of the kept samples
+        (their ``"sample"`` column is renumbered) or the kept properties
+    :param axis: ``"samples"`` or ``"properties"``
+    :param selection: Labels whose names are a subset of the axis names (see
+        :py:meth:`Labels.select` for the order of the result: the order of
+        ``selection`` when it has exactly the axis names, the order of the block
+        otherwise), or a list of integer positions along the axis, kept in the
+        given order (tuples and 1-D integer arrays are accepted in eager Python)
+    :return: a new block; a ``UserWarning`` is emitted when nothing is kept
+        (pointing at the calling code)
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock
@@ -85,22 +174,30 @@ def slice_block(block: TensorBlock, axis: str, selection: Labels) -> TensorBlock
     >>> selection = Labels(["system"], np.array([[0]]))
     >>> slice_block(block, "samples", selection).values.tolist()
     [[0.0], [1.0]]
+    >>> slice_block(block, "samples", [2, 0]).samples.values.tolist()
+    [[1, 0], [0, 0]]
     """
     _check_axis(axis, "slice_block")
-    result = _slice_block(block, axis, selection)
-    if not torch_jit_is_scripting():
-        if _dispatch.size(result.values) == 0 and _dispatch.size(block.values) != 0:
-            warnings.warn(
-                f"'slice' selected no {axis}, the result is an empty block",
-                UserWarning,
-                stacklevel=2,
-            )
+    selection = _as_selection(selection, "slice_block")
+    result = _slice_block(block, axis, selection, "slice_block")
+    if _dispatch.size(result.values) == 0 and _dispatch.size(block.values) != 0:
+        _warn(f"'slice' selected no {axis}, the result is an empty block")
     return result
 
 
-def slice(tensor: TensorMap, axis: str, selection: Labels) -> TensorMap:
+def slice(
+    tensor: TensorMap, axis: str, selection: Union[Labels, List[int]]
+) -> TensorMap:
     """Keep the samples or properties (``axis``) matching ``selection`` in every
-    block of ``tensor``; see :py:func:`slice_block`
+    block of ``tensor``.
+
+    :param tensor: the map to slice
+    :param axis: ``"samples"`` or ``"properties"``
+    :param selection: Labels whose names are a subset of the axis names, or a
+        list of integer positions (applied to every block); see
+        :py:func:`slice_block`
+    :return: a new map with the same keys; a ``UserWarning`` is emitted when some
+        blocks become empty (pointing at the calling code)
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock, TensorMap
@@ -111,28 +208,46 @@ def slice(tensor: TensorMap, axis: str, selection: Labels) -> TensorMap:
     [[2], [0]]
     """
     _check_axis(axis, "slice")
+    selection = _as_selection(selection, "slice")
     blocks: List[TensorBlock] = []
     empty = False
     for block in tensor.blocks():
-        result = _slice_block(block, axis, selection)
+        result = _slice_block(block, axis, selection, "slice")
         if _dispatch.size(result.values) == 0 and _dispatch.size(block.values) != 0:
             empty = True
         blocks.append(result)
-    if not torch_jit_is_scripting():
-        if empty:
-            warnings.warn(
-                f"'slice' selected no {axis} in some blocks, they are now empty",
-                UserWarning,
-                stacklevel=2,
-            )
+    if empty:
+        _warn(f"'slice' selected no {axis} in some blocks, they are now empty")
     return TensorMap(tensor.keys, blocks)
 
 
+def _as_selections(
+    selections: List[Union[Labels, List[int]]], function: str
+) -> List[Union[Labels, List[int]]]:
+    if not torch_jit_is_scripting():
+        if not isinstance(selections, (list, tuple)):
+            raise TypeError(
+                f"`selections` in '{function}' must be a list of Labels or of lists "
+                f"of integer positions, got {type(selections).__name__}"
+            )
+    checked: List[Union[Labels, List[int]]] = []
+    for selection in selections:
+        checked.append(_as_selection(selection, function))
+    return checked
+
+
 def split_block(
-    block: TensorBlock, axis: str, selections: List[Labels]
+    block: TensorBlock, axis: str, selections: List[Union[Labels, List[int]]]
 ) -> List[TensorBlock]:
     """One block for each selection, with the samples or properties (``axis``)
-    of ``block`` matching it
+    of ``block`` matching it.
+
+    :param block: the block to split
+    :param axis: ``"samples"`` or ``"properties"``
+    :param selections: list of selections, each Labels or a list of integer
+        positions as in :py:func:`slice_block`; they may overlap or leave entries
+        out. Empty results do not warn (an empty part is a valid split).
+    :return: a list of new blocks, one per selection
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock
@@ -144,15 +259,24 @@ def split_block(
     [1, 2]
     """
     _check_axis(axis, "split_block")
+    checked = _as_selections(selections, "split_block")
     results: List[TensorBlock] = []
-    for selection in selections:
-        results.append(_slice_block(block, axis, selection))
+    for selection in checked:
+        results.append(_slice_block(block, axis, selection, "split_block"))
     return results
 
 
-def split(tensor: TensorMap, axis: str, selections: List[Labels]) -> List[TensorMap]:
+def split(
+    tensor: TensorMap, axis: str, selections: List[Union[Labels, List[int]]]
+) -> List[TensorMap]:
     """One map for each selection, keeping the samples or properties (``axis``)
-    matching it in every block
+    matching it in every block.
+
+    :param tensor: the map to split
+    :param axis: ``"samples"`` or ``"properties"``
+    :param selections: list of selections, each Labels or a list of integer
+        positions as in :py:func:`slice_block`
+    :return: a list of new maps with the keys of ``tensor``, one per selection
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock, TensorMap
@@ -163,10 +287,11 @@ def split(tensor: TensorMap, axis: str, selections: List[Labels]) -> List[Tensor
     [[0], [2]]
     """
     _check_axis(axis, "split")
+    checked = _as_selections(selections, "split")
     results: List[TensorMap] = []
-    for selection in selections:
+    for selection in checked:
         blocks: List[TensorBlock] = []
         for block in tensor.blocks():
-            blocks.append(_slice_block(block, axis, selection))
+            blocks.append(_slice_block(block, axis, selection, "split"))
         results.append(TensorMap(tensor.keys, blocks))
     return results
