@@ -95,7 +95,9 @@ def test_add_errors():
     other = TensorMap(Labels(["key"], np.array([[0]])), [different])
     single = TensorMap(Labels(["key"], np.array([[0]])), [tensor.block(0).copy()])
     with pytest.raises(
-        NotEqualError, match="inputs to 'add' should have the same samples"
+        NotEqualError,
+        match=r"inputs to 'add' should have the same samples for the block at key "
+        r"\(key=0\)",
     ):
         add(single, other)
 

@@ -41,14 +41,19 @@ def _solve_all(
     blocks: List[TensorBlock] = []
     for i in range(len(X.keys)):
         block_X = X.block_by_id(i)
-        position = Y.keys.position(X.keys.entry(i))
+        entry = X.keys.entry(i)
+        position = Y.keys.position(entry)
         if position is None:
             raise NotEqualError(f"inputs to '{function}' should have the same keys")
         block_Y = Y.block_by_id(position)
         _dispatch.check_same_backend(block_X.values, block_Y.values, function)
         if checks_enabled():
             message = _check_blocks_impl(
-                block_X, block_Y, function, ["samples", "components"]
+                block_X,
+                block_Y,
+                function,
+                ["samples", "components"],
+                f" for the block at key {entry.print()}",
             )
             if message == "":
                 message = _check_same_gradients_impl(

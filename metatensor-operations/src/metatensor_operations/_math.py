@@ -125,7 +125,8 @@ def _binary(A: TensorMap, B: Union[float, int, TensorMap], operation: str) -> Te
             _check_same_keys_raise(A, B, operation)
         for i in range(len(A.keys)):
             first = A.block_by_id(i)
-            position = B.keys.position(A.keys.entry(i))
+            entry = A.keys.entry(i)
+            position = B.keys.position(entry)
             if position is None:
                 raise NotEqualError(
                     f"inputs to '{operation}' should have the same keys"
@@ -134,7 +135,11 @@ def _binary(A: TensorMap, B: Union[float, int, TensorMap], operation: str) -> Te
             _dispatch.check_same_backend(first.values, second.values, operation)
             if checks_enabled():
                 message = _check_blocks_impl(
-                    first, second, operation, ["samples", "components", "properties"]
+                    first,
+                    second,
+                    operation,
+                    ["samples", "components", "properties"],
+                    f" for the block at key {entry.print()}",
                 )
                 if message == "":
                     message = _check_same_gradients_impl(
