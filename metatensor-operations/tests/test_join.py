@@ -1,11 +1,18 @@
 import numpy as np
 import pytest
-from _utils import ARRAYS, check_gradients, convert, smooth_tensor, to_numpy
+from _utils import (
+    ARRAYS,
+    check_gradients,
+    convert,
+    requires_torch,
+    smooth_tensor,
+    to_numpy,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metatensor import Labels, MetatensorError, TensorBlock, TensorMap
-from metatensor_operations import equal, join, join_blocks, split
+from metatensor_operations import equal, join, join_blocks, slice_block, split
 
 
 def example(arrays="numpy", seed=0):
@@ -127,3 +134,94 @@ def test_join_then_split(n_tensors):
                 )
                 restored.append(new)
             assert equal(TensorMap(part.keys, restored), original)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data(), st.sampled_from(["samples", "properties"]))
+def test_split_then_join(data, axis):
+    """Splitting in consecutive chunks of positions then joining them again gives
+    the input back, gradients included"""
+    tensor = example()
+    # the smallest block sets how many positions every chunk can take
+    size = min(len(getattr(block, axis)) for block in tensor)
+    cuts = data.draw(st.lists(st.integers(1, size - 1), max_size=3, unique=True))
+    bounds = [0] + sorted(cuts) + [size]
+    chunks = [list(range(bounds[i], bounds[i + 1])) for i in range(len(bounds) - 1)]
+    # the last chunk takes the remaining entries of the larger blocks
+    parts = []
+    for i, chunk in enumerate(chunks):
+        blocks = []
+        for block in tensor:
+            n = len(getattr(block, axis))
+            positions = chunk if i != len(chunks) - 1 else list(range(chunk[0], n))
+            blocks.append(slice_block(block, axis, positions))
+        parts.append(TensorMap(tensor.keys, blocks))
+    assert equal(join(parts, axis), tensor)
+
+
+def test_join_block_errors():
+    tensor = example()
+    block = tensor.block(0)
+    other = tensor.block(1)
+    with pytest.raises(ValueError, match="`axis` in 'join_blocks' must be"):
+        join_blocks([block], "components")
+    with pytest.raises(ValueError, match="'join_blocks' needs at least one block"):
+        join_blocks([], "samples")
+    with pytest.raises(ValueError, match="should have the same properties to be"):
+        join_blocks([block, other], "samples")
+    without_gradients = TensorBlock(
+        block.values, block.samples, block.components, block.properties
+    )
+    with pytest.raises(ValueError, match="inputs to 'join' should have the same gr"):
+        join_blocks([block, without_gradients], "properties", add_dimension="t")
+    no_components = TensorBlock(block.values[:, 0], block.samples, [], block.properties)
+    with pytest.raises(ValueError, match="inputs to 'join' should have the same comp"):
+        join_blocks([without_gradients, no_components], "properties", "t")
+    renamed = TensorBlock(
+        block.values, block.samples, block.components, Labels.range("m", 2)
+    )
+    with pytest.raises(ValueError, match="should have the same property names"):
+        join_blocks([without_gradients, renamed], "properties")
+
+    nested = TensorBlock(
+        block.values, block.samples, block.components, block.properties
+    )
+    gradient = block.gradient("positions")
+    gradient_copy = TensorBlock(
+        gradient.values, gradient.samples, gradient.components, gradient.properties
+    )
+    gradient_copy.add_gradient(
+        "positions",
+        TensorBlock(
+            gradient.values, gradient.samples, gradient.components, gradient.properties
+        ),
+    )
+    nested.add_gradient("positions", gradient_copy)
+    with pytest.raises(NotImplementedError, match="gradients of gradients"):
+        join_blocks([nested, nested], "samples", add_dimension="t")
+
+
+@requires_torch
+def test_join_mixed_backends():
+    first, second = example("numpy"), example("torch")
+    with pytest.raises(TypeError, match="must all be numpy arrays or all torch"):
+        join([first, second], "samples", add_dimension="tensor")
+
+
+@requires_torch
+@pytest.mark.parametrize("axis", ["samples", "properties"])
+def test_join_torch_autograd(axis):
+    import torch
+
+    def function(first, second):
+        blocks = [
+            TensorBlock(values, Labels.range("s", 3), [], Labels.range("p", 2))
+            for values in (first, second)
+        ]
+        tensors = [TensorMap(Labels.single(), [block]) for block in blocks]
+        return join(tensors, axis, add_dimension="tensor").block().values
+
+    inputs = tuple(
+        torch.rand(3, 2, dtype=torch.float64, requires_grad=True) for _ in range(2)
+    )
+    assert torch.autograd.gradcheck(function, inputs)

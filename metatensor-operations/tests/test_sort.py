@@ -1,6 +1,13 @@
 import numpy as np
 import pytest
-from _utils import ARRAYS, check_gradients, convert, smooth_tensor, to_numpy
+from _utils import (
+    ARRAYS,
+    check_gradients,
+    convert,
+    requires_torch,
+    smooth_tensor,
+    to_numpy,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,3 +79,72 @@ def test_sort_is_idempotent_permutation(seed):
         assert sorted(to_numpy(block.values).ravel().tolist()) == sorted(
             to_numpy(original.values).ravel().tolist()
         )
+
+
+@pytest.mark.parametrize("arrays", ARRAYS)
+def test_sort_components(arrays):
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(2, 3, 2))
+    gradient_values = rng.normal(size=(2, 3, 3, 2))
+    component = Labels(["c"], np.array([[2], [0], [1]]))
+    block = TensorBlock(values, Labels.range("s", 2), [component], Labels.range("p", 2))
+    # the gradient-specific component (xyz) is left as it is
+    xyz = Labels(["xyz"], np.array([[1], [0], [2]]))
+    block.add_gradient(
+        "g",
+        TensorBlock(
+            gradient_values,
+            Labels(["sample"], np.array([[1], [0]])),
+            [xyz, component],
+            Labels.range("p", 2),
+        ),
+    )
+    tensor = convert(TensorMap(Labels.single(), [block]), arrays)
+    result = sort(tensor, "components").block()
+    assert result.components[0].values.tolist() == [[0], [1], [2]]
+    np.testing.assert_array_equal(to_numpy(result.values), values[:, [1, 2, 0]])
+    gradient = result.gradient("g")
+    assert gradient.components[0].values.tolist() == [[1], [0], [2]]
+    assert gradient.components[1] == result.components[0]
+    assert gradient.samples.values.tolist() == [[1], [0]]
+    np.testing.assert_array_equal(
+        to_numpy(gradient.values), gradient_values[:, :, [1, 2, 0]]
+    )
+    # sorting the samples sorts the gradient rows too
+    result = sort_block(tensor.block(), ["samples", "components"])
+    assert result.gradient("g").samples.values.tolist() == [[0], [1]]
+    np.testing.assert_array_equal(
+        to_numpy(result.gradient("g").values), gradient_values[::-1][:, :, [1, 2, 0]]
+    )
+
+
+@pytest.mark.parametrize("arrays", ARRAYS)
+def test_sort_all_gradients(arrays):
+    unsorted, _ = shuffled(arrays)
+    check_gradients(sort, arrays=arrays)
+    check_gradients(lambda t: sort(t, descending=True), arrays=arrays)
+    result = sort(unsorted, descending=True)
+    assert result.keys.values.tolist() == [[1], [0]]
+
+
+def test_sort_block_errors():
+    unsorted, _ = shuffled()
+    with pytest.raises(ValueError, match="`axes` in 'sort' must be 'all' or some"):
+        sort_block(unsorted.block(0), "keys")
+    with pytest.raises(ValueError, match="got 'sample'"):
+        sort(unsorted, ["keys", "sample"])
+
+
+@requires_torch
+def test_sort_torch_autograd():
+    import torch
+
+    samples = Labels(["s"], np.array([[3], [1], [2]]))
+    properties = Labels(["p"], np.array([[1], [0]]))
+
+    def function(values):
+        block = TensorBlock(values, samples, [], properties)
+        return sort(TensorMap(Labels.single(), [block])).block().values
+
+    values = torch.rand(3, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(function, (values,))

@@ -427,6 +427,8 @@ def assign_columns(output: Array, rows: Array, start: int, values: Array):
     last axis of ``values`` and ``rows`` an int64 array"""
     stop = start + values.shape[-1]
     if isinstance(output, _backend.TorchTensor):
+        if not isinstance(rows, _backend.TorchTensor):
+            rows = _backend.torch.from_numpy(rows)
         index = rows.to(device=output.device, dtype=_backend.torch.int64)
         output[index, ..., start:stop] = values
         return
