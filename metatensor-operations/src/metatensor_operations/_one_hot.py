@@ -2,9 +2,10 @@
 
 from . import _dispatch
 from ._backend import Labels
+from ._dispatch import Array
 
 
-def one_hot(labels: Labels, dimension: Labels):
+def one_hot(labels: Labels, dimension: Labels) -> Array:
     """One-hot encoding of the values that ``labels`` takes in the dimension named
     by ``dimension`` (Labels with a single dimension listing the possible values).
 

@@ -65,10 +65,14 @@ def drop_blocks(tensor: TensorMap, keys: Labels, copy: bool = False) -> TensorMa
     >>> drop_blocks(tensor, Labels(["k"], np.array([[1]]))).keys.values.tolist()
     [[0], [2]]
     """
-    selected = _dispatch.to_int_list(tensor.keys.select(keys))
+    dropped: List[bool] = []
+    for _ in range(len(tensor.keys)):
+        dropped.append(False)
+    for position in _dispatch.to_int_list(tensor.keys.select(keys)):
+        dropped[position] = True
     positions: List[int] = []
-    for i in range(len(tensor.keys)):
-        if i not in selected:
+    for i in range(len(dropped)):
+        if not dropped[i]:
             positions.append(i)
     return _keep(tensor, positions, copy)
 
