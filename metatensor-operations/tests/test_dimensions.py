@@ -81,3 +81,17 @@ def test_torch_keys():
     tensor = example("torch")
     result = append_dimension(tensor, "keys", "x", torch.tensor([5, 6]))
     assert result.keys.column("x").tolist() == [5, 6]
+
+
+def test_insert_positions_and_integer_scalars():
+    tensor = example()
+    result = insert_dimension(tensor, "samples", 1, "frame", np.int64(4))
+    for block in result:
+        assert block.samples.names == ["system", "frame", "atom"]
+        assert set(block.samples.column("frame").tolist()) == {4}
+    result = append_dimension(tensor, "properties", "extra", np.int32(2))
+    assert result.property_names == ["n", "extra"]
+    with pytest.raises(IndexError, match="can not insert a dimension at index -1"):
+        insert_dimension(tensor, "samples", -1, "frame", 0)
+    with pytest.raises(IndexError, match="can not insert a dimension at index 3"):
+        insert_dimension(tensor, "samples", 3, "frame", 0)

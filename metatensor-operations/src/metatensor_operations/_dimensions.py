@@ -6,7 +6,7 @@ arrays are shared with the input."""
 from typing import List, Optional, Tuple, Union
 
 from . import _dispatch
-from ._backend import Labels, TensorBlock, TensorMap
+from ._backend import Labels, TensorBlock, TensorMap, torch_jit_is_scripting
 from ._dispatch import Array
 
 
@@ -104,6 +104,7 @@ def _transform(
 
     - ``"insert"``: a dimension ``name`` at ``index``, with values ``column`` (an
       array) or, when ``column`` is None, the integer ``value`` everywhere;
+    - ``"append"``: the same as a last dimension;
     - ``"remove"``: the dimension ``name``;
     - ``"rename"``: ``name`` becomes ``new_name``;
     - ``"permute"``: the dimensions reordered by ``order``.
@@ -133,8 +134,8 @@ def _change(
     column: Optional[Array],
     order: List[int],
 ) -> Labels:
-    if mode == "insert":
-        if index < 0:
+    if mode == "insert" or mode == "append":
+        if mode == "append":
             index = len(labels.names)
         if column is None:
             values = _dispatch.int_column_like(value, len(labels), labels.values)
@@ -149,6 +150,11 @@ def _change(
 
 
 def _split_values(values: Union[int, Array]) -> Tuple[int, Optional[Array]]:
+    if not torch_jit_is_scripting():
+        # numpy integer scalars (and 0-d integer arrays) count as integers
+        if not isinstance(values, (int, bool)) and hasattr(values, "__index__"):
+            if len(getattr(values, "shape", ())) == 0:
+                values = int(values)
     if isinstance(values, int):
         return values, None
     return 0, values
@@ -170,7 +176,7 @@ def append_dimension(
     """
     _check_axis(axis, "append_dimension", False)
     value, column = _split_values(values)
-    return _transform(tensor, axis, "insert", -1, name, "", value, column, [])
+    return _transform(tensor, axis, "append", 0, name, "", value, column, [])
 
 
 def insert_dimension(
