@@ -225,3 +225,34 @@ def test_join_torch_autograd(axis):
         torch.rand(3, 2, dtype=torch.float64, requires_grad=True) for _ in range(2)
     )
     assert torch.autograd.gradcheck(function, inputs)
+
+
+@pytest.mark.parametrize("arrays", ARRAYS)
+def test_join_properties_different_gradient_rows(arrays):
+    """Same samples, but gradient rows present in only one of the blocks"""
+    blocks = []
+    for i, rows in enumerate([[[0, 0], [1, 1]], [[1, 1], [1, 2]]]):
+        block = TensorBlock(
+            np.full((2, 1), float(i)),
+            Labels.range("s", 2),
+            [],
+            Labels(["p"], np.array([[i]])),
+        )
+        block.add_gradient(
+            "g",
+            TensorBlock(
+                np.array([[10.0 * i + 1], [10.0 * i + 2]]),
+                Labels(["sample", "atom"], np.array(rows)),
+                [],
+                block.properties,
+            ),
+        )
+        blocks.append(convert(TensorMap(Labels.single(), [block]), arrays).block())
+    result = join_blocks(blocks, "properties")
+    assert result.properties.values.tolist() == [[0], [1]]
+    np.testing.assert_array_equal(to_numpy(result.values), [[0.0, 1.0], [0.0, 1.0]])
+    gradient = result.gradient("g")
+    assert gradient.samples.values.tolist() == [[0, 0], [1, 1], [1, 2]]
+    np.testing.assert_array_equal(
+        to_numpy(gradient.values), [[1.0, 0.0], [2.0, 11.0], [0.0, 12.0]]
+    )

@@ -118,6 +118,66 @@ def _union_rows(labels: List[Labels]) -> List[Array]:
     return result
 
 
+def _all_equal(labels: List[Labels]) -> bool:
+    for i in range(1, len(labels)):
+        if labels[i].names != labels[0].names or not (labels[i] == labels[0]):
+            return False
+    return True
+
+
+def _join_same_samples(blocks: List[TensorBlock], properties: Labels) -> TensorBlock:
+    """Join along properties blocks sharing the same samples, and the same
+    gradient samples for every gradient: a concatenation of the arrays"""
+    first = blocks[0]
+    arrays: List[Array] = []
+    for block in blocks:
+        arrays.append(block.values)
+    result = TensorBlock(
+        values=_dispatch.concatenate(arrays, -1),
+        samples=first.samples,
+        components=first.components,
+        properties=properties,
+    )
+    for parameter in first.gradients_list():
+        gradient_samples: List[Labels] = []
+        gradient_values: List[Array] = []
+        for block in blocks:
+            gradient = block.gradient(parameter)
+            gradient_samples.append(gradient.samples)
+            gradient_values.append(gradient.values)
+        first_gradient = first.gradient(parameter)
+        if _all_equal(gradient_samples):
+            values = _dispatch.concatenate(gradient_values, -1)
+            samples = first_gradient.samples
+        else:
+            # different gradient rows: the union of them, with zeros where a block
+            # has no row
+            union = _union_rows(gradient_samples)
+            samples = Labels(first_gradient.samples.names, union[0])
+            shape = (
+                [len(samples)]
+                + list(first_gradient.values.shape[1:-1])
+                + [len(properties)]
+            )
+            values = _dispatch.zeros_like(first_gradient.values, shape)
+            start = 0
+            for i in range(len(blocks)):
+                _dispatch.assign_columns(
+                    values, union[i + 1], start, gradient_values[i]
+                )
+                start += len(blocks[i].properties)
+        result.add_gradient(
+            parameter,
+            TensorBlock(
+                values=values,
+                samples=samples,
+                components=first_gradient.components,
+                properties=properties,
+            ),
+        )
+    return result
+
+
 def _join_properties(
     blocks: List[TensorBlock], add_dimension: Optional[str]
 ) -> TensorBlock:
@@ -128,6 +188,8 @@ def _join_properties(
         properties.append(block.properties)
         samples.append(block.samples)
     new_properties = _joined_labels(properties, add_dimension, "join", "property")
+    if _all_equal(samples):
+        return _join_same_samples(blocks, new_properties)
 
     union = _union_rows(samples)
     new_samples = Labels(first.samples.names, union[0])
