@@ -6,9 +6,10 @@ from typing import List, Optional
 
 from . import _dispatch
 from ._backend import TensorBlock, TensorMap
+from ._dispatch import Array
 
 
-def _convert_array(values, mode: str, flag: bool):
+def _convert_array(values: Array, mode: str, flag: bool) -> Array:
     if mode == "detach":
         return _dispatch.detach(values)
     elif mode == "requires_grad":
