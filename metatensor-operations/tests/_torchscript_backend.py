@@ -3,16 +3,43 @@ exists.
 
 ``Labels``, ``LabelsEntry``, ``TensorBlock`` and ``TensorMap`` here are
 TorchScript classes declaring the API that metatensor-torch will provide
-(upstream's metatensor-torch API, SPEC §1.1 with the §1.4 differences). They are
-compile-time stand-ins: methods store their arguments or raise, they are never
-run. ``test_torchscript.py`` compiles every operation against them, so that a
-construct TorchScript rejects is caught now; metatensor-torch must then meet the
-same signatures.
+(upstream's metatensor-torch API: SPEC §1.1 with the §1.4 differences). They are
+**compile-time stand-ins for metatensor.torch**: methods store their arguments or
+raise ``RuntimeError``, and are never run. ``test_torchscript.py`` compiles every
+operation against them, so that a construct TorchScript rejects is caught now.
+
+This file is the contract metatensor-torch must meet: every signature below
+(argument names, types, defaults, return types) must be accepted by the real
+classes. Where TorchScript can not express upstream's Python signature, the
+closest typed one is declared, with a comment saying so. Things TorchScript can
+not do with these classes, which the operations must therefore avoid:
+
+* iterate over ``Labels`` or ``TensorMap`` (``for entry in labels`` does not
+  compile for a TorchScript class): use ``range(len(labels))`` with
+  ``labels.entry(i)``, and ``tensor.blocks()``;
+* index ``Labels`` by a column name (``labels["name"]``): a TorchScript method
+  has one return type, so ``labels[i]`` is an entry and columns come from
+  ``labels.column(name)``;
+* pass ``**kwargs`` selections to ``TensorMap.block``/``blocks``: use a
+  ``Dict[str, int]``, ``Labels`` or ``LabelsEntry`` selection;
+* pass a device positionally to ``TensorBlock.to``/``TensorMap.to``: the first
+  positional argument is ``dtype``, use ``to(device=...)``.
 """
 
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
+
+__all__ = [
+    "Labels",
+    "LabelsEntry",
+    "TensorBlock",
+    "TensorMap",
+    "TorchTensor",
+    "torch",
+    "torch_jit_is_scripting",
+    "torch_jit_script",
+]
 
 TorchTensor = torch.Tensor
 torch_jit_is_scripting = torch.jit.is_scripting
@@ -40,7 +67,7 @@ class LabelsEntry:
     def __len__(self) -> int:
         return len(self._names)
 
-    def __getitem__(self, dimension: int) -> int:
+    def __getitem__(self, dimension: Union[int, str]) -> int:
         raise RuntimeError("compile-time stand-in for metatensor.torch")
 
     def print(self) -> str:
@@ -55,6 +82,8 @@ class LabelsEntry:
 
 @torch.jit.script
 class Labels:
+    # upstream also takes a single `str` for `names`; TorchScript code must give
+    # a list
     def __init__(
         self, names: List[str], values: torch.Tensor, assume_unique: bool = False
     ):
@@ -85,8 +114,30 @@ class Labels:
     def range(name: str, end: int) -> "Labels":
         raise RuntimeError("compile-time stand-in for metatensor.torch")
 
+    @staticmethod
+    def load(path: str) -> "Labels":
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
+    @staticmethod
+    def load_buffer(buffer: torch.Tensor) -> "Labels":
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
+    def save(self, path: str):
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
+    def save_buffer(self) -> torch.Tensor:
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
     def __len__(self) -> int:
         return self._values.shape[0]
+
+    # upstream's `labels["name"]` (a column) can not share this method in
+    # TorchScript (one return type): use `column(name)`
+    def __getitem__(self, index: int) -> LabelsEntry:
+        return LabelsEntry(self._names, self._values[index])
+
+    def __contains__(self, entry: Union[LabelsEntry, torch.Tensor, List[int]]) -> bool:
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
 
     def entry(self, index: int) -> LabelsEntry:
         return LabelsEntry(self._names, self._values[index])
@@ -94,6 +145,8 @@ class Labels:
     def column(self, dimension: str) -> torch.Tensor:
         raise RuntimeError("compile-time stand-in for metatensor.torch")
 
+    # upstream also accepts a Tuple of ints, which TorchScript can only type with
+    # a fixed length
     def position(
         self, entry: Union[LabelsEntry, torch.Tensor, List[int]]
     ) -> Optional[int]:
@@ -145,7 +198,8 @@ class Labels:
     def rename(self, old: str, new: str) -> "Labels":
         raise RuntimeError("compile-time stand-in for metatensor.torch")
 
-    def to(self, device: torch.device) -> "Labels":
+    # device only (SPEC §1.4), no dtype and no `arrays`
+    def to(self, device: torch.device, non_blocking: bool = False) -> "Labels":
         raise RuntimeError("compile-time stand-in for metatensor.torch")
 
     def print(self, max_entries: int, indent: int = 0) -> str:
@@ -156,7 +210,8 @@ class Labels:
 class TensorBlock:
     # gradients can not be stored as TensorBlock attributes (TorchScript classes
     # can not hold instances of themselves): metatensor-torch keeps them as
-    # parallel lists and builds the gradient blocks on access
+    # parallel lists (parameters, values, samples, components) and builds the
+    # gradient blocks on access. The stand-in stores no gradients.
     def __init__(
         self,
         values: torch.Tensor,
@@ -168,6 +223,20 @@ class TensorBlock:
         self._samples = samples
         self._components = components
         self._properties = properties
+
+    @staticmethod
+    def load(path: str) -> "TensorBlock":
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
+    @staticmethod
+    def load_buffer(buffer: torch.Tensor) -> "TensorBlock":
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
+    def save(self, path: str):
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
+    def save_buffer(self) -> torch.Tensor:
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
 
     @property
     def values(self) -> torch.Tensor:
@@ -215,13 +284,18 @@ class TensorBlock:
     def gradients(self) -> List[Tuple[str, "TensorBlock"]]:
         raise RuntimeError("compile-time stand-in for metatensor.torch")
 
+    # always a deep copy (upstream core's `copy(deep=True)` flag is not in mt)
     def copy(self) -> "TensorBlock":
         raise RuntimeError("compile-time stand-in for metatensor.torch")
 
+    # upstream's two leading positional `_0`/`_1` (dtype or device in any order)
+    # are not expressible: the positional order is dtype, device
     def to(
         self,
         dtype: Optional[torch.dtype] = None,
         device: Optional[torch.device] = None,
+        arrays: Optional[str] = None,
+        non_blocking: bool = False,
     ) -> "TensorBlock":
         raise RuntimeError("compile-time stand-in for metatensor.torch")
 
@@ -232,6 +306,20 @@ class TensorMap:
         self._keys = keys
         self._blocks = blocks
 
+    @staticmethod
+    def load(path: str) -> "TensorMap":
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
+    @staticmethod
+    def load_buffer(buffer: torch.Tensor) -> "TensorMap":
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
+    def save(self, path: str):
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
+    def save_buffer(self) -> torch.Tensor:
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
     @property
     def keys(self) -> Labels:
         return self._keys
@@ -240,16 +328,23 @@ class TensorMap:
         return len(self._blocks)
 
     # upstream's `block(selection=None, **kwargs)` and `blocks(...)`: TorchScript
-    # has no **kwargs, the selection is one typed argument
+    # has no **kwargs, the selection is one typed argument (an int is a position
+    # in the keys, a dict maps key names to values)
     def block(
         self, selection: Union[None, int, Labels, LabelsEntry, Dict[str, int]] = None
     ) -> TensorBlock:
         raise RuntimeError("compile-time stand-in for metatensor.torch")
 
+    # no matching block gives [] (SPEC §1.4)
     def blocks(
         self, selection: Union[None, int, Labels, LabelsEntry, Dict[str, int]] = None
     ) -> List[TensorBlock]:
         return self._blocks
+
+    def __getitem__(
+        self, selection: Union[int, Labels, LabelsEntry, Dict[str, int]]
+    ) -> TensorBlock:
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
 
     def block_by_id(self, index: int) -> TensorBlock:
         return self._blocks[index]
@@ -280,6 +375,8 @@ class TensorMap:
     def device(self) -> torch.device:
         raise RuntimeError("compile-time stand-in for metatensor.torch")
 
+    # upstream also takes a Tuple of names, and an int or complex fill_value;
+    # TorchScript code gives a str, a list of str or Labels, and a float
     def keys_to_samples(
         self,
         keys_to_move: Union[str, List[str], Labels],
@@ -313,9 +410,15 @@ class TensorMap:
     def copy(self) -> "TensorMap":
         raise RuntimeError("compile-time stand-in for metatensor.torch")
 
+    # see TensorBlock.to
     def to(
         self,
         dtype: Optional[torch.dtype] = None,
         device: Optional[torch.device] = None,
+        arrays: Optional[str] = None,
+        non_blocking: bool = False,
     ) -> "TensorMap":
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
+
+    def print(self, max_keys: int) -> str:
         raise RuntimeError("compile-time stand-in for metatensor.torch")
