@@ -1,22 +1,96 @@
 """Comparisons of TensorMap and TensorBlock: ``equal``, ``allclose`` and
 ``equal_metadata``, each as a bool function, a ``_raise`` function raising
-:py:class:`NotEqualError` with what differs first, and ``_block`` versions."""
+:py:class:`NotEqualError` with what differs first, and ``_block`` versions.
 
-from typing import List, Optional, Tuple
+All of them go through one ``*_impl`` function returning ``""`` or the message
+saying what differs first (TorchScript can not catch exceptions, so the bool
+forms never use them for control flow). Blocks are compared metadata first, then
+values; gradients (and gradients of gradients) are visited breadth-first, in the
+order of the first input's ``gradients_list()``.
+
+These functions always compare, even when the metadata checks of the other
+operations are disabled with :py:func:`unsafe_disable_checks`: comparing is their
+whole purpose.
+"""
+
+from typing import List, Optional, Tuple, Union
 
 from . import _dispatch
-from ._backend import TensorBlock, TensorMap
+from ._backend import TensorBlock, TensorMap, torch_jit_is_scripting
 from ._utils import (
     NotEqualError,
     _check_blocks_impl,
-    _check_same_gradients_impl,
+    _check_same_gradient_parameters_impl,
     _check_same_keys_impl,
 )
 
 
+def _all_axes() -> List[str]:
+    return ["samples", "components", "properties"]
+
+
+def _check_maps(first: TensorMap, second: TensorMap, function: str):
+    """Eager-only: both inputs must be TensorMap"""
+    if not torch_jit_is_scripting():
+        if not isinstance(first, TensorMap):
+            raise TypeError(
+                f"`tensor_1` in '{function}' must be a TensorMap, "
+                f"got {type(first).__name__}"
+            )
+        if not isinstance(second, TensorMap):
+            raise TypeError(
+                f"`tensor_2` in '{function}' must be a TensorMap, "
+                f"got {type(second).__name__}"
+            )
+
+
+def _check_blocks(first: TensorBlock, second: TensorBlock, function: str):
+    """Eager-only: both inputs must be TensorBlock"""
+    if not torch_jit_is_scripting():
+        if not isinstance(first, TensorBlock):
+            raise TypeError(
+                f"`block_1` in '{function}' must be a TensorBlock, "
+                f"got {type(first).__name__}"
+            )
+        if not isinstance(second, TensorBlock):
+            raise TypeError(
+                f"`block_2` in '{function}' must be a TensorBlock, "
+                f"got {type(second).__name__}"
+            )
+
+
+def _axes(check: Optional[Union[str, List[str]]], function: str) -> List[str]:
+    """The axes to compare, from the ``check`` argument of ``equal_metadata``: "all"
+    (or None) means samples, components and properties; a single axis name or a
+    list (a tuple too, in Python) of them select some"""
+    if not torch_jit_is_scripting():
+        if not (check is None or isinstance(check, (str, list, tuple))):
+            raise TypeError(
+                f"`check` in '{function}' must be a string or a list of strings, "
+                f"got {type(check).__name__}"
+            )
+    axes: List[str] = []
+    if check is None:
+        return _all_axes()
+    elif isinstance(check, str):
+        if check == "all":
+            return _all_axes()
+        axes.append(check)
+    else:
+        for axis in check:
+            axes.append(axis)
+    for axis in axes:
+        if axis != "samples" and axis != "components" and axis != "properties":
+            raise ValueError(
+                f"invalid axis '{axis}' in `check` for '{function}', expected "
+                "'samples', 'components', 'properties' or 'all'"
+            )
+    return axes
+
+
 def _values_impl(
-    first: TensorBlock,
-    second: TensorBlock,
+    a: _dispatch.Array,
+    b: _dispatch.Array,
     function: str,
     exact: bool,
     rtol: float,
@@ -24,111 +98,118 @@ def _values_impl(
     equal_nan: bool,
     where: str,
 ) -> str:
-    """Compare the values of two blocks with the same metadata, and those of their
-    gradients (iteratively: TorchScript has no recursion)"""
-    stack: List[Tuple[TensorBlock, TensorBlock, str]] = [(first, second, where)]
-    while len(stack) != 0:
-        block_1, block_2, location = stack.pop()
-        a = block_1.values
-        b = block_2.values
-        if _dispatch.is_torch_array(a) != _dispatch.is_torch_array(b):
-            return (
-                f"inputs to '{function}' should both be numpy or torch arrays{location}"
-            )
-        if a.dtype != b.dtype:
-            return (
-                f"inputs to '{function}' should have the same dtype{location}, "
-                f"got {a.dtype} and {b.dtype}"
-            )
-        if exact:
-            if not _dispatch.array_equal(a, b):
-                return f"inputs to '{function}' should have the same values{location}"
-        elif not _dispatch.allclose(a, b, rtol, atol, equal_nan):
-            return (
-                f"inputs to '{function}' should have close values{location} "
-                f"(rtol={rtol}, atol={atol})"
-            )
-        for parameter in block_1.gradients_list():
-            stack.append(
-                (
-                    block_1.gradient(parameter),
-                    block_2.gradient(parameter),
-                    f"{location} for the '{parameter}' gradients",
-                )
-            )
+    """Compare two arrays of the same shape; mixing numpy and torch raises"""
+    _dispatch.check_same_backend(a, b, function)
+    if a.dtype != b.dtype:
+        return (
+            f"inputs to '{function}' should have the same dtype{where}, "
+            f"got {a.dtype} and {b.dtype}"
+        )
+    device_1 = _dispatch.device_name(a)
+    device_2 = _dispatch.device_name(b)
+    if device_1 != device_2:
+        return (
+            f"inputs to '{function}' should be on the same device{where}, "
+            f"got {device_1} and {device_2}"
+        )
+    if exact:
+        if not _dispatch.array_equal(a, b):
+            return f"inputs to '{function}' should have the same values{where}"
+    elif not _dispatch.allclose(a, b, rtol, atol, equal_nan):
+        return (
+            f"inputs to '{function}' should have close values{where} "
+            f"(rtol={rtol}, atol={atol})"
+        )
     return ""
 
 
-def _metadata_impl(
+def _blocks_impl(
     first: TensorBlock,
     second: TensorBlock,
     function: str,
     check: List[str],
     check_gradients: bool,
+    compare_values: bool,
+    exact: bool,
+    rtol: float,
+    atol: float,
+    equal_nan: bool,
     where: str,
 ) -> str:
-    """Compare the metadata of two blocks on the ``check`` axes, and the metadata of
-    their gradients when ``check_gradients`` (iteratively: TorchScript has no
-    recursion)"""
-    stack: List[Tuple[TensorBlock, TensorBlock, str]] = [(first, second, where)]
-    while len(stack) != 0:
-        block_1, block_2, location = stack.pop()
+    """Compare two blocks: the metadata on the ``check`` axes, then the values
+    (if ``compare_values``, exactly or within tolerances), then the same for all
+    gradients, recursively (with a queue: TorchScript has no recursion)"""
+    queue: List[Tuple[TensorBlock, TensorBlock, str]] = [(first, second, where)]
+    index = 0
+    while index < len(queue):
+        block_1, block_2, location = queue[index]
+        index += 1
         message = _check_blocks_impl(block_1, block_2, function, check, location)
-        if message != "" or not check_gradients:
-            return message
-        message = _check_same_gradients_impl(block_1, block_2, function, check)
         if message != "":
             return message
-        for parameter in block_1.gradients_list():
-            stack.append(
-                (
-                    block_1.gradient(parameter),
-                    block_2.gradient(parameter),
-                    f"{location} for the '{parameter}' gradients",
-                )
+        if compare_values:
+            message = _values_impl(
+                block_1.values,
+                block_2.values,
+                function,
+                exact,
+                rtol,
+                atol,
+                equal_nan,
+                location,
             )
+            if message != "":
+                return message
+        if check_gradients:
+            message = _check_same_gradient_parameters_impl(
+                block_1, block_2, function, location
+            )
+            if message != "":
+                return message
+            for parameter in block_1.gradients_list():
+                queue.append(
+                    (
+                        block_1.gradient(parameter),
+                        block_2.gradient(parameter),
+                        f"{location} for the '{parameter}' gradients",
+                    )
+                )
     return ""
 
 
-def _block_impl(
-    first: TensorBlock,
-    second: TensorBlock,
-    function: str,
-    exact: bool,
-    rtol: float,
-    atol: float,
-    equal_nan: bool,
-    where: str,
-) -> str:
-    message = _metadata_impl(
-        first, second, function, ["samples", "components", "properties"], True, where
-    )
-    if message != "":
-        return message
-    return _values_impl(first, second, function, exact, rtol, atol, equal_nan, where)
-
-
-def _tensor_impl(
+def _tensors_impl(
     first: TensorMap,
     second: TensorMap,
     function: str,
+    check: List[str],
+    check_gradients: bool,
+    compare_values: bool,
     exact: bool,
     rtol: float,
     atol: float,
     equal_nan: bool,
 ) -> str:
+    """Compare two maps: same keys in any order, then block by block"""
     message = _check_same_keys_impl(first, second, function)
     if message != "":
         return message
+    same_order = first.keys == second.keys
     for i in range(len(first.keys)):
         entry = first.keys.entry(i)
-        position = second.keys.position(entry)
+        position: Optional[int] = None
+        if same_order:
+            position = i
+        else:
+            position = second.keys.position(entry)
         if position is None:
             return f"inputs to '{function}' should have the same keys"
-        message = _block_impl(
+        message = _blocks_impl(
             first.block_by_id(i),
             second.block_by_id(position),
             function,
+            check,
+            check_gradients,
+            compare_values,
             exact,
             rtol,
             atol,
@@ -140,41 +221,6 @@ def _tensor_impl(
     return ""
 
 
-def _tensor_metadata_impl(
-    first: TensorMap,
-    second: TensorMap,
-    function: str,
-    check: List[str],
-    check_gradients: bool,
-) -> str:
-    message = _check_same_keys_impl(first, second, function)
-    if message != "":
-        return message
-    for i in range(len(first.keys)):
-        entry = first.keys.entry(i)
-        position = second.keys.position(entry)
-        if position is None:
-            return f"inputs to '{function}' should have the same keys"
-        message = _metadata_impl(
-            first.block_by_id(i),
-            second.block_by_id(position),
-            function,
-            check,
-            check_gradients,
-            f" for the block at key {entry.print()}",
-        )
-        if message != "":
-            return message
-    return ""
-
-
-def _axes(check: Optional[List[str]]) -> List[str]:
-    """The axes to compare: all of them by default"""
-    if check is None:
-        return ["samples", "components", "properties"]
-    return check
-
-
 def _raise(message: str):
     if message != "":
         raise NotEqualError(message)
@@ -184,28 +230,77 @@ def _raise(message: str):
 # equal
 
 
+def _equal_impl(tensor_1: TensorMap, tensor_2: TensorMap, function: str) -> str:
+    _check_maps(tensor_1, tensor_2, function)
+    return _tensors_impl(
+        tensor_1, tensor_2, function, _all_axes(), True, True, True, 0.0, 0.0, False
+    )
+
+
+def _equal_block_impl(block_1: TensorBlock, block_2: TensorBlock, function: str) -> str:
+    _check_blocks(block_1, block_2, function)
+    return _blocks_impl(
+        block_1, block_2, function, _all_axes(), True, True, True, 0.0, 0.0, False, ""
+    )
+
+
 def equal(tensor_1: TensorMap, tensor_2: TensorMap) -> bool:
-    """Whether two maps have the same keys (in any order), and for each key the
-    same metadata, values (same dtype and array kind) and gradients.
+    """Whether two TensorMap are exactly equal.
+
+    They must have the same keys (in any order) and, for each key, blocks with the
+    same samples, components and properties (in the same order), the same values
+    (same array kind, dtype, device and exact values: NaN differs from
+    everything, like in ``numpy.array_equal``), and the same gradients, compared
+    the same way, recursively. This is what ``tensor_1 == tensor_2`` calls.
+
+    :param tensor_1: first TensorMap
+    :param tensor_2: second TensorMap
+    :return: True if the maps are equal, False otherwise
+    :raises TypeError: if one map holds numpy arrays and the other torch tensors
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock, TensorMap
     >>> block = TensorBlock(np.ones((1, 2)), Labels.range("s", 1), [], Labels.range("p", 2))
     >>> tensor = TensorMap(Labels.single(), [block])
-    >>> equal(tensor, tensor)
+    >>> equal(tensor, tensor.copy())
     True
+    >>> equal(tensor, tensor + 1.0)
+    False
     """
-    return _tensor_impl(tensor_1, tensor_2, "equal", True, 0.0, 0.0, False) == ""
+    return _equal_impl(tensor_1, tensor_2, "equal") == ""
 
 
 def equal_raise(tensor_1: TensorMap, tensor_2: TensorMap):
-    """Like :py:func:`equal`, raising :py:class:`NotEqualError` saying what
-    differs first instead of returning False"""
-    _raise(_tensor_impl(tensor_1, tensor_2, "equal", True, 0.0, 0.0, False))
+    """Check that two TensorMap are exactly equal (see :py:func:`equal`), raising
+    :py:class:`NotEqualError` saying what differs first otherwise: the keys, or
+    for which key, which axis or the values, and in which gradient.
+
+    :param tensor_1: first TensorMap
+    :param tensor_2: second TensorMap
+    :raises NotEqualError: if the maps differ
+    :raises TypeError: if one map holds numpy arrays and the other torch tensors
+
+    >>> import numpy as np
+    >>> from metatensor import Labels, TensorBlock, TensorMap
+    >>> block = TensorBlock(np.ones((1, 2)), Labels.range("s", 1), [], Labels.range("p", 2))
+    >>> tensor = TensorMap(Labels.single(), [block])
+    >>> equal_raise(tensor, tensor + 1.0)
+    Traceback (most recent call last):
+      ...
+    metatensor_operations._utils.NotEqualError: inputs to 'equal' should have the same values for the block at key (_=0)
+    """  # noqa: E501
+    _raise(_equal_impl(tensor_1, tensor_2, "equal"))
 
 
 def equal_block(block_1: TensorBlock, block_2: TensorBlock) -> bool:
-    """Whether two blocks have the same metadata, values and gradients
+    """Whether two TensorBlock are exactly equal: same samples, components and
+    properties, same values (array kind, dtype, device and values) and same
+    gradients, recursively. This is what ``block_1 == block_2`` calls.
+
+    :param block_1: first TensorBlock
+    :param block_2: second TensorBlock
+    :return: True if the blocks are equal, False otherwise
+    :raises TypeError: if one block holds a numpy array and the other a torch tensor
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock
@@ -213,17 +308,79 @@ def equal_block(block_1: TensorBlock, block_2: TensorBlock) -> bool:
     >>> equal_block(block, block.copy())
     True
     """
-    return _block_impl(block_1, block_2, "equal_block", True, 0.0, 0.0, False, "") == ""
+    return _equal_block_impl(block_1, block_2, "equal_block") == ""
 
 
 def equal_block_raise(block_1: TensorBlock, block_2: TensorBlock):
-    """Like :py:func:`equal_block`, raising :py:class:`NotEqualError` instead of
-    returning False"""
-    _raise(_block_impl(block_1, block_2, "equal_block", True, 0.0, 0.0, False, ""))
+    """Check that two TensorBlock are exactly equal (see :py:func:`equal_block`),
+    raising :py:class:`NotEqualError` saying what differs first otherwise.
+
+    :param block_1: first TensorBlock
+    :param block_2: second TensorBlock
+    :raises NotEqualError: if the blocks differ
+    :raises TypeError: if one block holds a numpy array and the other a torch tensor
+
+    >>> import numpy as np
+    >>> from metatensor import Labels, TensorBlock
+    >>> block = TensorBlock(np.ones((1, 2)), Labels.range("s", 1), [], Labels.range("p", 2))
+    >>> other = TensorBlock(np.ones((1, 2)), Labels.range("s", 1), [], Labels.range("q", 2))
+    >>> equal_block_raise(block, other)
+    Traceback (most recent call last):
+      ...
+    metatensor_operations._utils.NotEqualError: inputs to 'equal_block' should have the same properties names, got ['p'] and ['q']
+    """  # noqa: E501
+    _raise(_equal_block_impl(block_1, block_2, "equal_block"))
 
 
 # ================================================================================ #
 # allclose
+
+
+def _allclose_impl(
+    tensor_1: TensorMap,
+    tensor_2: TensorMap,
+    rtol: float,
+    atol: float,
+    equal_nan: bool,
+    function: str,
+) -> str:
+    _check_maps(tensor_1, tensor_2, function)
+    return _tensors_impl(
+        tensor_1,
+        tensor_2,
+        function,
+        _all_axes(),
+        True,
+        True,
+        False,
+        float(rtol),
+        float(atol),
+        equal_nan,
+    )
+
+
+def _allclose_block_impl(
+    block_1: TensorBlock,
+    block_2: TensorBlock,
+    rtol: float,
+    atol: float,
+    equal_nan: bool,
+    function: str,
+) -> str:
+    _check_blocks(block_1, block_2, function)
+    return _blocks_impl(
+        block_1,
+        block_2,
+        function,
+        _all_axes(),
+        True,
+        True,
+        False,
+        float(rtol),
+        float(atol),
+        equal_nan,
+        "",
+    )
 
 
 def allclose(
@@ -233,19 +390,37 @@ def allclose(
     atol: float = 1e-12,
     equal_nan: bool = False,
 ) -> bool:
-    """Whether two maps have the same metadata (keys in any order) and values and
-    gradients close within ``|a - b| <= atol + rtol * |b|``
+    """Whether two TensorMap have the same metadata and close values.
+
+    The keys must be the same (in any order); for each key, the blocks must have
+    the same samples, components, properties and gradients (as in
+    :py:func:`equal`), the same array kind, dtype and device, and values (and
+    gradient values) close element-wise, as in ``numpy.allclose``:
+
+    .. math::
+
+        |a - b| \\leq \\text{atol} + \\text{rtol} \\, |b|
+
+    :param tensor_1: first TensorMap (``a``)
+    :param tensor_2: second TensorMap (``b``)
+    :param rtol: relative tolerance
+    :param atol: absolute tolerance
+    :param equal_nan: whether NaN values at the same place count as close
+    :return: True if the maps are close, False otherwise
+    :raises TypeError: if one map holds numpy arrays and the other torch tensors
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock, TensorMap
     >>> block = TensorBlock(np.ones((1, 2)), Labels.range("s", 1), [], Labels.range("p", 2))
     >>> tensor = TensorMap(Labels.single(), [block])
-    >>> allclose(tensor, tensor)
+    >>> allclose(tensor, tensor + 1e-14)
+    True
+    >>> allclose(tensor, tensor + 1e-6)
+    False
+    >>> allclose(tensor, tensor + 1e-6, atol=1e-5)
     True
     """
-    return (
-        _tensor_impl(tensor_1, tensor_2, "allclose", False, rtol, atol, equal_nan) == ""
-    )
+    return _allclose_impl(tensor_1, tensor_2, rtol, atol, equal_nan, "allclose") == ""
 
 
 def allclose_raise(
@@ -255,9 +430,28 @@ def allclose_raise(
     atol: float = 1e-12,
     equal_nan: bool = False,
 ):
-    """Like :py:func:`allclose`, raising :py:class:`NotEqualError` instead of
-    returning False"""
-    _raise(_tensor_impl(tensor_1, tensor_2, "allclose", False, rtol, atol, equal_nan))
+    """Check that two TensorMap have the same metadata and close values (see
+    :py:func:`allclose`), raising :py:class:`NotEqualError` saying what differs
+    first otherwise.
+
+    :param tensor_1: first TensorMap
+    :param tensor_2: second TensorMap
+    :param rtol: relative tolerance
+    :param atol: absolute tolerance
+    :param equal_nan: whether NaN values at the same place count as close
+    :raises NotEqualError: if the maps differ
+    :raises TypeError: if one map holds numpy arrays and the other torch tensors
+
+    >>> import numpy as np
+    >>> from metatensor import Labels, TensorBlock, TensorMap
+    >>> block = TensorBlock(np.ones((1, 2)), Labels.range("s", 1), [], Labels.range("p", 2))
+    >>> tensor = TensorMap(Labels.single(), [block])
+    >>> allclose_raise(tensor, tensor + 1e-6)
+    Traceback (most recent call last):
+      ...
+    metatensor_operations._utils.NotEqualError: inputs to 'allclose' should have close values for the block at key (_=0) (rtol=1e-13, atol=1e-12)
+    """  # noqa: E501
+    _raise(_allclose_impl(tensor_1, tensor_2, rtol, atol, equal_nan, "allclose"))
 
 
 def allclose_block(
@@ -267,7 +461,16 @@ def allclose_block(
     atol: float = 1e-12,
     equal_nan: bool = False,
 ) -> bool:
-    """Whether two blocks have the same metadata and close values and gradients
+    """Whether two TensorBlock have the same metadata and gradients, and close
+    values and gradient values (see :py:func:`allclose`).
+
+    :param block_1: first TensorBlock
+    :param block_2: second TensorBlock
+    :param rtol: relative tolerance
+    :param atol: absolute tolerance
+    :param equal_nan: whether NaN values at the same place count as close
+    :return: True if the blocks are close, False otherwise
+    :raises TypeError: if one block holds a numpy array and the other a torch tensor
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock
@@ -275,8 +478,8 @@ def allclose_block(
     >>> allclose_block(block, block.copy())
     True
     """
-    message = _block_impl(
-        block_1, block_2, "allclose_block", False, rtol, atol, equal_nan, ""
+    message = _allclose_block_impl(
+        block_1, block_2, rtol, atol, equal_nan, "allclose_block"
     )
     return message == ""
 
@@ -288,12 +491,25 @@ def allclose_block_raise(
     atol: float = 1e-12,
     equal_nan: bool = False,
 ):
-    """Like :py:func:`allclose_block`, raising :py:class:`NotEqualError` instead
-    of returning False"""
+    """Check that two TensorBlock have the same metadata and close values (see
+    :py:func:`allclose_block`), raising :py:class:`NotEqualError` saying what
+    differs first otherwise.
+
+    :param block_1: first TensorBlock
+    :param block_2: second TensorBlock
+    :param rtol: relative tolerance
+    :param atol: absolute tolerance
+    :param equal_nan: whether NaN values at the same place count as close
+    :raises NotEqualError: if the blocks differ
+    :raises TypeError: if one block holds a numpy array and the other a torch tensor
+
+    >>> import numpy as np
+    >>> from metatensor import Labels, TensorBlock
+    >>> block = TensorBlock(np.ones((1, 2)), Labels.range("s", 1), [], Labels.range("p", 2))
+    >>> allclose_block_raise(block, block.copy(), rtol=1e-8)
+    """
     _raise(
-        _block_impl(
-            block_1, block_2, "allclose_block", False, rtol, atol, equal_nan, ""
-        )
+        _allclose_block_impl(block_1, block_2, rtol, atol, equal_nan, "allclose_block")
     )
 
 
@@ -301,26 +517,88 @@ def allclose_block_raise(
 # equal_metadata
 
 
+def _equal_metadata_impl(
+    tensor_1: TensorMap,
+    tensor_2: TensorMap,
+    check: Optional[Union[str, List[str]]],
+    check_gradients: bool,
+    function: str,
+) -> str:
+    _check_maps(tensor_1, tensor_2, function)
+    axes = _axes(check, function)
+    return _tensors_impl(
+        tensor_1,
+        tensor_2,
+        function,
+        axes,
+        check_gradients,
+        False,
+        True,
+        0.0,
+        0.0,
+        False,
+    )
+
+
+def _equal_metadata_block_impl(
+    block_1: TensorBlock,
+    block_2: TensorBlock,
+    check: Optional[Union[str, List[str]]],
+    check_gradients: bool,
+    function: str,
+) -> str:
+    _check_blocks(block_1, block_2, function)
+    axes = _axes(check, function)
+    return _blocks_impl(
+        block_1,
+        block_2,
+        function,
+        axes,
+        check_gradients,
+        False,
+        True,
+        0.0,
+        0.0,
+        False,
+        "",
+    )
+
+
 def equal_metadata(
     tensor_1: TensorMap,
     tensor_2: TensorMap,
-    check: Optional[List[str]] = None,
+    check: Optional[Union[str, List[str]]] = "all",
     check_gradients: bool = True,
 ) -> bool:
-    """Whether two maps have the same keys (in any order) and, for each key, the
-    same metadata on the ``check`` axes (a list with some of ``"samples"``,
-    ``"components"``, ``"properties"``; all of them by default), and the same gradients' metadata when
-    ``check_gradients``. Values are not compared.
+    """Whether two TensorMap have the same metadata; values are not compared.
+
+    The keys must be the same (in any order) and, for each key, the blocks must
+    have the same labels (names and entries, in the same order) on the ``check``
+    axes. With ``check_gradients``, the blocks must also have gradients with
+    respect to the same parameters, with the same labels on the ``check`` axes,
+    recursively (gradient samples are compared when ``"samples"`` is checked).
+
+    :param tensor_1: first TensorMap
+    :param tensor_2: second TensorMap
+    :param check: the axes to compare: ``"all"`` (the default, also ``None``), or
+        one of ``"samples"``, ``"components"``, ``"properties"``, or a list or
+        tuple of them (an empty list compares only the keys and the gradient
+        parameters)
+    :param check_gradients: whether to compare the gradients too
+    :return: True if the metadata is the same, False otherwise
+    :raises ValueError: if ``check`` names another axis
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock, TensorMap
     >>> block = TensorBlock(np.ones((1, 2)), Labels.range("s", 1), [], Labels.range("p", 2))
     >>> tensor = TensorMap(Labels.single(), [block])
-    >>> equal_metadata(tensor, tensor, check=["samples"])
+    >>> equal_metadata(tensor, tensor + 1.0)
+    True
+    >>> equal_metadata(tensor, tensor, check=["samples", "properties"])
     True
     """
-    message = _tensor_metadata_impl(
-        tensor_1, tensor_2, "equal_metadata", _axes(check), check_gradients
+    message = _equal_metadata_impl(
+        tensor_1, tensor_2, check, check_gradients, "equal_metadata"
     )
     return message == ""
 
@@ -328,14 +606,32 @@ def equal_metadata(
 def equal_metadata_raise(
     tensor_1: TensorMap,
     tensor_2: TensorMap,
-    check: Optional[List[str]] = None,
+    check: Optional[Union[str, List[str]]] = "all",
     check_gradients: bool = True,
 ):
-    """Like :py:func:`equal_metadata`, raising :py:class:`NotEqualError` instead
-    of returning False"""
+    """Check that two TensorMap have the same metadata (see
+    :py:func:`equal_metadata`), raising :py:class:`NotEqualError` saying what
+    differs first otherwise.
+
+    :param tensor_1: first TensorMap
+    :param tensor_2: second TensorMap
+    :param check: the axes to compare, see :py:func:`equal_metadata`
+    :param check_gradients: whether to compare the gradients too
+    :raises NotEqualError: if the metadata differs
+    :raises ValueError: if ``check`` names another axis
+
+    >>> import numpy as np
+    >>> from metatensor import Labels, TensorBlock, TensorMap
+    >>> block = TensorBlock(np.ones((1, 2)), Labels.range("s", 1), [], Labels.range("p", 2))
+    >>> other = TensorMap(Labels.range("key", 1), [block.copy()])
+    >>> equal_metadata_raise(TensorMap(Labels.single(), [block]), other)
+    Traceback (most recent call last):
+      ...
+    metatensor_operations._utils.NotEqualError: inputs to 'equal_metadata' should have the same keys names, got ['_'] and ['key']
+    """  # noqa: E501
     _raise(
-        _tensor_metadata_impl(
-            tensor_1, tensor_2, "equal_metadata", _axes(check), check_gradients
+        _equal_metadata_impl(
+            tensor_1, tensor_2, check, check_gradients, "equal_metadata"
         )
     )
 
@@ -343,20 +639,31 @@ def equal_metadata_raise(
 def equal_metadata_block(
     block_1: TensorBlock,
     block_2: TensorBlock,
-    check: Optional[List[str]] = None,
+    check: Optional[Union[str, List[str]]] = "all",
     check_gradients: bool = True,
 ) -> bool:
-    """Whether two blocks have the same metadata on the ``check`` axes (and their
-    gradients, when ``check_gradients``)
+    """Whether two TensorBlock have the same metadata on the ``check`` axes, and
+    the same gradients' metadata when ``check_gradients`` (see
+    :py:func:`equal_metadata`); values are not compared.
+
+    :param block_1: first TensorBlock
+    :param block_2: second TensorBlock
+    :param check: the axes to compare, see :py:func:`equal_metadata`
+    :param check_gradients: whether to compare the gradients too
+    :return: True if the metadata is the same, False otherwise
+    :raises ValueError: if ``check`` names another axis
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock
     >>> block = TensorBlock(np.ones((1, 2)), Labels.range("s", 1), [], Labels.range("p", 2))
-    >>> equal_metadata_block(block, block.copy())
+    >>> other = TensorBlock(np.zeros((1, 2)), Labels.range("t", 1), [], Labels.range("p", 2))
+    >>> equal_metadata_block(block, other)
+    False
+    >>> equal_metadata_block(block, other, check="properties")
     True
     """
-    message = _metadata_impl(
-        block_1, block_2, "equal_metadata_block", _axes(check), check_gradients, ""
+    message = _equal_metadata_block_impl(
+        block_1, block_2, check, check_gradients, "equal_metadata_block"
     )
     return message == ""
 
@@ -364,13 +671,31 @@ def equal_metadata_block(
 def equal_metadata_block_raise(
     block_1: TensorBlock,
     block_2: TensorBlock,
-    check: Optional[List[str]] = None,
+    check: Optional[Union[str, List[str]]] = "all",
     check_gradients: bool = True,
 ):
-    """Like :py:func:`equal_metadata_block`, raising :py:class:`NotEqualError`
-    instead of returning False"""
+    """Check that two TensorBlock have the same metadata (see
+    :py:func:`equal_metadata_block`), raising :py:class:`NotEqualError` saying
+    what differs first otherwise.
+
+    :param block_1: first TensorBlock
+    :param block_2: second TensorBlock
+    :param check: the axes to compare, see :py:func:`equal_metadata`
+    :param check_gradients: whether to compare the gradients too
+    :raises NotEqualError: if the metadata differs
+    :raises ValueError: if ``check`` names another axis
+
+    >>> import numpy as np
+    >>> from metatensor import Labels, TensorBlock
+    >>> block = TensorBlock(np.ones((1, 2)), Labels.range("s", 1), [], Labels.range("p", 2))
+    >>> other = TensorBlock(np.zeros((1, 2)), Labels.range("t", 1), [], Labels.range("p", 2))
+    >>> equal_metadata_block_raise(block, other)
+    Traceback (most recent call last):
+      ...
+    metatensor_operations._utils.NotEqualError: inputs to 'equal_metadata_block' should have the same samples names, got ['s'] and ['t']
+    """  # noqa: E501
     _raise(
-        _metadata_impl(
-            block_1, block_2, "equal_metadata_block", _axes(check), check_gradients, ""
+        _equal_metadata_block_impl(
+            block_1, block_2, check, check_gradients, "equal_metadata_block"
         )
     )

@@ -537,6 +537,14 @@ def is_contiguous(array: Array) -> bool:
 # checks and linear algebra: add functions below this line
 
 
+def device_name(array: Array) -> str:
+    """The device ``array`` lives on, as a string (always ``"cpu"`` for numpy)"""
+    if isinstance(array, _backend.TorchTensor):
+        return str(array.device)
+    _check_numpy(array)
+    return "cpu"
+
+
 def lstsq(X: Array, Y: Array, rcond: Optional[float], driver: Optional[str]) -> Array:
     """Least-squares solution ``W`` of ``X @ W = Y`` for 2-D ``X`` and ``Y``"""
     if isinstance(X, _backend.TorchTensor):
