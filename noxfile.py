@@ -115,7 +115,7 @@ def tests_numpy(session):
     _pytest(session, [TEST_FOLDERS[name] for name in DISTRIBUTIONS])
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def tests(session):
     """Run every test session (what CI and the README run)"""
     session.notify("tests-core")
@@ -166,9 +166,10 @@ def build(session):
     _pytest(session, [TEST_FOLDERS[name] for name in DISTRIBUTIONS])
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def asan(session):
-    """Run the core tests on a build of the C extension with AddressSanitizer"""
+    """Run the core tests on a build of the C extension with AddressSanitizer
+    (the script creates its own virtual environment)"""
     session.run("bash", "metatensor-core/scripts/asan.sh", external=True)
 
 
