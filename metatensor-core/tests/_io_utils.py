@@ -4,19 +4,14 @@ import io
 import zipfile
 
 import numpy as np
-import pytest
+from _utils import has_torch as HAS_TORCH
+from _utils import requires_torch as requires_torch
 
 from metatensor import Labels, TensorBlock, TensorMap
 from metatensor.io import _npy, _zip
 
-try:
+if HAS_TORCH:
     import torch
-
-    HAS_TORCH = True
-except ImportError:
-    HAS_TORCH = False
-
-requires_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 
 ALL_DTYPES = [
     np.float64,
