@@ -137,17 +137,6 @@ def full(shape, fill_value, like):
     raise _unsupported(like)
 
 
-def empty(shape, like):
-    """An uninitialised array of ``shape`` with the dtype, device and backend of
-    ``like``"""
-    if isinstance(like, np.ndarray):
-        return np.empty(shape, dtype=like.dtype)
-    elif is_torch(like):
-        torch = torch_module()
-        return torch.empty(shape, dtype=like.dtype, device=like.device)
-    raise _unsupported(like)
-
-
 def concatenate(arrays, axis: int):
     """Concatenate arrays of the same backend along ``axis``"""
     if isinstance(arrays[0], np.ndarray):

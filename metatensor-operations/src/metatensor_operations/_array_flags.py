@@ -10,7 +10,11 @@ from ._dispatch import Array
 
 
 def _convert_array(values: Array, mode: str, flag: bool) -> Array:
-    if mode == "detach":
+    if mode == "share":
+        return values
+    elif mode == "copy":
+        return _dispatch.copy(values)
+    elif mode == "detach":
         return _dispatch.detach(values)
     elif mode == "requires_grad":
         return _dispatch.requires_grad(_dispatch.detach(values), flag)
@@ -18,9 +22,10 @@ def _convert_array(values: Array, mode: str, flag: bool) -> Array:
 
 
 def _convert_block(block: TensorBlock, mode: str, flag: bool) -> TensorBlock:
-    """A new block whose values and gradients are detached (``mode="detach"``),
-    have their autograd flag set to ``flag`` (``"requires_grad"``) or are made
-    contiguous (``"contiguous"``)"""
+    """A new block whose values and gradients are the same arrays
+    (``mode="share"``), copies (``"copy"``), detached (``"detach"``), have their
+    autograd flag set to ``flag`` (``"requires_grad"``) or are made contiguous
+    (``"contiguous"``)"""
     result = TensorBlock(
         values=_convert_array(block.values, mode, flag),
         samples=block.samples,

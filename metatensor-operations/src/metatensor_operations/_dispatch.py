@@ -34,11 +34,6 @@ def _check_numpy(array: Array):
         )
 
 
-def is_torch_array(array: Array) -> bool:
-    """Whether ``array`` is a torch tensor"""
-    return isinstance(array, _backend.TorchTensor)
-
-
 def check_same_backend(first: Array, second: Array, function: str):
     """Raise TypeError when one array is numpy and the other torch"""
     if isinstance(first, _backend.TorchTensor) != isinstance(

@@ -4,39 +4,8 @@
 from typing import List
 
 from . import _dispatch
+from ._array_flags import _convert_block
 from ._backend import Labels, TensorBlock, TensorMap
-
-
-def _copy_block(block: TensorBlock, copy: bool) -> TensorBlock:
-    """A new block over the arrays of ``block`` (copies of them when ``copy``)"""
-    values = block.values
-    if copy:
-        values = _dispatch.copy(values)
-    result = TensorBlock(
-        values=values,
-        samples=block.samples,
-        components=block.components,
-        properties=block.properties,
-    )
-    for parameter in block.gradients_list():
-        gradient = block.gradient(parameter)
-        if len(gradient.gradients_list()) != 0:
-            raise NotImplementedError(
-                "gradients of gradients are not supported when selecting blocks"
-            )
-        gradient_values = gradient.values
-        if copy:
-            gradient_values = _dispatch.copy(gradient_values)
-        result.add_gradient(
-            parameter,
-            TensorBlock(
-                values=gradient_values,
-                samples=gradient.samples,
-                components=gradient.components,
-                properties=gradient.properties,
-            ),
-        )
-    return result
 
 
 def _keep(tensor: TensorMap, positions: List[int], copy: bool) -> TensorMap:
@@ -46,7 +15,8 @@ def _keep(tensor: TensorMap, positions: List[int], copy: bool) -> TensorMap:
     blocks: List[TensorBlock] = []
     for position in positions:
         rows.append(_dispatch.to_int_list(keys.entry(position).values))
-        blocks.append(_copy_block(tensor.block_by_id(position), copy))
+        mode = "copy" if copy else "share"
+        blocks.append(_convert_block(tensor.block_by_id(position), mode, False))
     values = _dispatch.int_array_like(rows, keys.values, len(keys.names))
     return TensorMap(Labels(keys.names, values), blocks)
 
