@@ -1,0 +1,84 @@
+"""metatensor-torch: ``Labels``, ``TensorBlock`` and ``TensorMap`` for PyTorch,
+usable from eager Python and inside TorchScript, with every operation of
+metatensor-operations (e.g. ``metatensor.torch.sum_over_samples``).
+
+The classes are TorchScript classes written in Python and compiled when this
+package is imported: a model scripted and saved with them carries their code and
+runs wherever libtorch runs, without this package.
+"""
+
+import sys
+
+import torch
+
+# fails with installation instructions when metatensor-core is out of range
+from . import _version_check  # noqa: F401, I001
+
+
+from ._block import TensorBlock  # noqa: E402
+from ._labels import Labels, LabelsEntry  # noqa: E402
+from ._tensor import TensorMap  # noqa: E402
+
+from . import _backend, _python_api  # noqa: E402
+from ._io import (  # noqa: E402
+    load,
+    load_block,
+    load_block_buffer,
+    load_buffer,
+    load_labels,
+    load_labels_buffer,
+    save,
+    save_buffer,
+)
+from ._version import __version__  # noqa: E402
+
+_python_api.install()
+
+
+for _class in (Labels, LabelsEntry, TensorBlock, TensorMap):
+    # keep the TorchScript name (computed from the module that defines the class)
+    # when showing the public module name
+    _class._jit_override_qualname = torch._jit_internal._qualified_name(_class)
+    _class.__module__ = "metatensor.torch"
+del _class
+
+
+def version() -> str:
+    """Version of metatensor-torch"""
+    return "0.10.0"
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """Name of a torch dtype, e.g. ``"torch.float64"``"""
+    return str(dtype)
+
+
+from metatensor_operations._rebind import operations_with_backend  # noqa: E402
+
+operations = sys.modules.get("metatensor.torch.operations")
+if operations is None:
+    operations = operations_with_backend("metatensor.torch.operations", _backend)
+
+_OPERATIONS = [name for name in operations.__all__ if not name.startswith("__")]
+globals().update({name: getattr(operations, name) for name in _OPERATIONS})
+
+__all__ = [
+    "Labels",
+    "LabelsEntry",
+    "TensorBlock",
+    "TensorMap",
+    "__version__",
+    "dtype_name",
+    "load",
+    "load_block",
+    "load_block_buffer",
+    "load_buffer",
+    "load_labels",
+    "load_labels_buffer",
+    "operations",
+    "save",
+    "save_buffer",
+    "version",
+] + _OPERATIONS
+
+sys.modules.setdefault("metatensor.torch", sys.modules[__name__])

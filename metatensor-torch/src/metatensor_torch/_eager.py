@@ -1,0 +1,326 @@
+"""Eager (non-TorchScript) fast paths of the TorchScript classes.
+
+The classes call these functions only under ``if not torch.jit.is_scripting():``,
+which the TorchScript compiler skips. They hand the work to metatensor-core:
+
+* every ``Labels`` keeps a core ``metatensor.Labels`` over the same int32 tensor
+  (built on first use, attribute ``_core``), whose C index answers ``position``,
+  the set operations and ``select``;
+* ``keys_to_samples``, ``keys_to_properties`` and ``components_to_properties`` run
+  core's implementation on core objects sharing the same tensors;
+* files and buffers go through ``metatensor.io`` (the same ``.mts`` format).
+
+Objects coming back from TorchScript code are rebuilt by torch from their
+declared attributes only, so every cache here is optional and rebuilt lazily.
+"""
+
+import numpy as np
+import torch
+
+import metatensor
+from metatensor import _block as _core_block
+
+# ==================================================================================== #
+#                                        Labels                                        #
+# ==================================================================================== #
+
+
+def init_labels(labels, names, values, assume_unique):
+    """``Labels.__init__`` in Python: validation by metatensor-core"""
+    if not isinstance(values, torch.Tensor):
+        raise TypeError(
+            "Labels values must be a torch.Tensor, got "
+            f"{type(values).__module__}.{type(values).__name__}"
+        )
+    core_labels = metatensor.Labels(names, values, assume_unique=assume_unique)
+    labels._names = list(core_labels._names)
+    labels._values = core_labels._values
+    labels._core = core_labels
+
+
+def core(labels) -> metatensor.Labels:
+    """The core Labels sharing the values of ``labels`` (created on first use)"""
+    try:
+        return labels.__dict__["_core"]
+    except KeyError:
+        pass
+    values = labels._values
+    array = np.ascontiguousarray(values.detach().cpu().numpy())
+    array.flags.writeable = False
+    core_labels = metatensor.Labels._from_parts(
+        tuple(labels._names), values, array, None
+    )
+    labels._core = core_labels
+    return core_labels
+
+
+def wrap_labels(core_labels: metatensor.Labels):
+    """Labels of this package over a core Labels with torch values"""
+    from ._labels import Labels
+
+    if not isinstance(core_labels._values, torch.Tensor):
+        core_labels = core_labels.to(arrays="torch")
+    labels = object.__new__(Labels)
+    labels._names = list(core_labels._names)
+    labels._values = core_labels._values
+    labels._core = core_labels
+    return labels
+
+
+def _check_labels(value, what: str):
+    from ._labels import Labels
+
+    if not isinstance(value, Labels):
+        raise TypeError(
+            f"{what} must be metatensor.torch.Labels, got {type(value).__name__}"
+        )
+
+
+def entry_values(labels, entry):
+    """What core's ``Labels.position`` takes for an entry of this package"""
+    from ._labels import LabelsEntry
+
+    if isinstance(entry, LabelsEntry):
+        if entry._names != labels._names:
+            raise ValueError(
+                f"the entry has dimensions {entry._names} but these Labels have "
+                f"{labels._names}"
+            )
+        return entry._values.detach().cpu().numpy()
+    if isinstance(entry, torch.Tensor):
+        return entry.detach().cpu().numpy()
+    return entry
+
+
+def set_operation(labels, other, method: str):
+    """``union_and_mapping``, ``intersection_and_mapping`` or
+    ``difference_and_mapping``, computed by core"""
+    _check_labels(other, "`other`")
+    result = getattr(core(labels), method)(core(other))
+    return (wrap_labels(result[0]),) + tuple(result[1:])
+
+
+def select(labels, selection):
+    from ._labels import LabelsEntry
+
+    if isinstance(selection, LabelsEntry):
+        core_selection = metatensor.LabelsEntry._unchecked(
+            tuple(selection._names), selection._values
+        )
+    else:
+        _check_labels(selection, "`selection`")
+        core_selection = core(selection)
+    return core(labels).select(core_selection)
+
+
+# ==================================================================================== #
+#                              conversions to and from core                            #
+# ==================================================================================== #
+
+
+def _core_data(block, properties=None) -> _core_block._BlockData:
+    """Core block data sharing the tensors and labels of ``block``"""
+    if properties is None:
+        properties = core(block._properties)
+    gradients = {}
+    for i, parameter in enumerate(block._gradient_parameters):
+        gradients[parameter] = _core_block._BlockData(
+            block._gradient_values[i],
+            core(block._gradient_samples[i]),
+            tuple(core(c) for c in block._gradient_components[i]),
+            properties,
+            {},
+        )
+    return _core_block._BlockData(
+        block._values,
+        core(block._samples),
+        tuple(core(c) for c in block._components),
+        properties,
+        gradients,
+    )
+
+
+def to_core(data):
+    """The core object (Labels, TensorBlock or TensorMap) sharing the tensors of
+    ``data``, an object of this package"""
+    from ._block import TensorBlock
+    from ._labels import Labels
+    from ._tensor import TensorMap
+
+    if isinstance(data, Labels):
+        return core(data)
+    elif isinstance(data, TensorBlock):
+        return metatensor.TensorBlock._wrap(_core_data(data))
+    elif isinstance(data, TensorMap):
+        blocks = [_core_data(block) for block in data._blocks]
+        return metatensor.TensorMap._unchecked(core(data._keys), blocks, data._info)
+    raise TypeError(
+        "`data` must be metatensor.torch Labels, TensorBlock or TensorMap, "
+        f"got {type(data).__name__}"
+    )
+
+
+def _from_core_data(data: _core_block._BlockData):
+    """A block of this package sharing the tensors of core block data"""
+    from ._block import TensorBlock
+
+    block = object.__new__(TensorBlock)
+    block._values = _torch_values(data.values)
+    block._samples = wrap_labels(data.samples)
+    block._components = [wrap_labels(c) for c in data.components]
+    block._properties = wrap_labels(data.properties)
+    block._gradient_parameters = []
+    block._gradient_values = []
+    block._gradient_samples = []
+    block._gradient_components = []
+    for parameter, gradient in data.gradients.items():
+        if gradient.gradients:
+            raise ValueError(
+                "gradients of gradients are not supported by metatensor.torch, "
+                f"found some in the '{parameter}' gradient"
+            )
+        block._gradient_parameters.append(parameter)
+        block._gradient_values.append(_torch_values(gradient.values))
+        block._gradient_samples.append(wrap_labels(gradient.samples))
+        block._gradient_components.append([wrap_labels(c) for c in gradient.components])
+    block._is_gradient = False
+    return block
+
+
+def _torch_values(values):
+    if isinstance(values, np.ndarray):
+        return torch.from_numpy(values)
+    return values
+
+
+def from_core(data):
+    """The object of this package sharing the tensors of a core object"""
+    from ._tensor import TensorMap
+
+    if isinstance(data, metatensor.Labels):
+        return wrap_labels(data)
+    elif isinstance(data, metatensor.TensorBlock):
+        return _from_core_data(data._get())
+    tensor = object.__new__(TensorMap)
+    tensor._keys = wrap_labels(data._keys)
+    tensor._blocks = [_from_core_data(block) for block in data._blocks]
+    tensor._info = dict(data._info)
+    return tensor
+
+
+# ==================================================================================== #
+#                                     files and buffers                                #
+# ==================================================================================== #
+
+
+def save(file, data):
+    metatensor.io.save(file, to_core(data))
+
+
+def save_buffer(data) -> torch.Tensor:
+    buffer = metatensor.io.save_buffer(to_core(data))
+    return torch.frombuffer(buffer, dtype=torch.uint8)
+
+
+def _buffer(buffer):
+    if not isinstance(buffer, torch.Tensor):
+        raise TypeError(
+            f"`buffer` must be a torch.Tensor of uint8, got {type(buffer).__name__}"
+        )
+    if buffer.dtype != torch.uint8 or buffer.dim() != 1:
+        raise ValueError(
+            "`buffer` must be a 1-D tensor of uint8, got a tensor of dtype "
+            f"{buffer.dtype} with shape {tuple(buffer.shape)}"
+        )
+    return buffer.detach().cpu().contiguous().numpy()
+
+
+def load(file):
+    create = metatensor.io.create_torch_array
+    return from_core(metatensor.io.load_custom_array(file, create))
+
+
+def load_buffer(buffer):
+    create = metatensor.io.create_torch_array
+    return from_core(metatensor.io.load_buffer_custom_array(_buffer(buffer), create))
+
+
+def load_block(file):
+    create = metatensor.io.create_torch_array
+    return from_core(metatensor.io.load_block_custom_array(file, create))
+
+
+def load_block_buffer(buffer):
+    create = metatensor.io.create_torch_array
+    data = metatensor.io.load_block_buffer_custom_array(_buffer(buffer), create)
+    return from_core(data)
+
+
+def load_labels(file):
+    return from_core(metatensor.io.load_labels(file))
+
+
+def load_labels_buffer(buffer):
+    return from_core(metatensor.io.load_labels_buffer(_buffer(buffer)))
+
+
+def set_labels_state(labels, state):
+    loaded = load_labels_buffer(state)
+    labels.__dict__.update(loaded.__dict__)
+
+
+def set_state(data, loaded):
+    """``__setstate__`` in Python: take the attributes of ``loaded``"""
+    data.__dict__.update(loaded.__dict__)
+
+
+# ==================================================================================== #
+#                           TensorBlock and TensorMap helpers                          #
+# ==================================================================================== #
+
+
+def check_block_arguments(values, samples, components, properties) -> list:
+    """Type checks of the TensorBlock constructor; returns the components as a
+    list"""
+    if not isinstance(values, torch.Tensor):
+        raise TypeError(
+            "`values` must be a torch.Tensor, got "
+            f"{type(values).__module__}.{type(values).__name__}"
+        )
+    _check_labels(samples, "`samples`")
+    _check_labels(properties, "`properties`")
+    if not isinstance(components, (list, tuple)):
+        raise TypeError(
+            f"`components` must be a list of Labels, got {type(components).__name__}"
+        )
+    for component in components:
+        _check_labels(component, "`components`")
+    return list(components)
+
+
+def check_tensor_arguments(keys, blocks) -> list:
+    """Type checks of the TensorMap constructor; returns the blocks as a list"""
+    from ._block import TensorBlock
+
+    _check_labels(keys, "`keys`")
+    blocks = list(blocks)
+    for i, block in enumerate(blocks):
+        if not isinstance(block, TensorBlock):
+            raise TypeError(
+                "`blocks` must contain metatensor.torch.TensorBlock, got "
+                f"{type(block).__name__} at index {i}"
+            )
+    return blocks
+
+
+def keys_to(tensor, function: str, keys_to_move, fill_value, sort_samples):
+    """``keys_to_samples`` / ``keys_to_properties`` computed by core"""
+    from ._labels import Labels
+
+    if isinstance(keys_to_move, Labels):
+        keys_to_move = core(keys_to_move)
+    elif isinstance(keys_to_move, tuple):
+        keys_to_move = list(keys_to_move)
+    method = getattr(to_core(tensor), function)
+    result = method(keys_to_move, fill_value=fill_value, sort_samples=sort_samples)
+    return from_core(result)

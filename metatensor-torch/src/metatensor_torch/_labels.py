@@ -1,0 +1,696 @@
+"""``Labels`` and ``LabelsEntry`` as TorchScript classes.
+
+Both classes are compiled by ``torch.jit.script`` when the package is imported
+(see ``__init__.py``). The code below runs in two ways:
+
+* inside TorchScript, where only torch operations are available: lookups and set
+  operations go through ``torch.unique`` (see ``_positions``);
+* in eager Python, where the branches under ``if not torch.jit.is_scripting():``
+  hand the work to metatensor-core (its C hash index, its set operations and its
+  file format), through ``_eager``. The compiler never reads these branches.
+
+Labels values are a 2-D int32 tensor of shape ``(n_entries, n_dimensions)``, on
+any device. They must not be modified in place.
+"""
+
+from typing import List, Optional, Tuple, Union
+
+import torch
+
+from . import _eager, _mts
+from ._jit import no_deprecation_warning
+
+# ==================================================================================== #
+# helpers on plain tensors and lists (compiled with the classes that call them)
+
+
+def _check_names(names: List[str]):
+    """Names must be unique, non-empty ASCII identifiers"""
+    for i in range(len(names)):
+        name = names[i]
+        valid = len(name) > 0 and not name[0].isdigit()
+        for c in name:
+            if not (c == "_" or (ord(c) < 128 and c.isalnum())):
+                valid = False
+        if not valid:
+            raise ValueError(
+                "'"
+                + name
+                + "' is not a valid label name: names must contain only ASCII "
+                + "letters, digits and '_', and not start with a digit"
+            )
+        for j in range(i):
+            if names[j] == name:
+                raise ValueError(
+                    "label dimensions must be unique, got '" + name + "' multiple times"
+                )
+
+
+def _names_list(names: Union[str, List[str]]) -> List[str]:
+    if isinstance(names, str):
+        return [names]
+    return names
+
+
+def _int32_values(values: torch.Tensor, n_names: int) -> torch.Tensor:
+    """A new contiguous 2-D int32 copy of ``values``, checked"""
+    if values.is_floating_point() or values.is_complex() or values.dtype == torch.bool:
+        raise TypeError(
+            "Labels values must be convertible to integers, got dtype "
+            + str(values.dtype)
+        )
+    if values.requires_grad:
+        raise ValueError("Labels values can not require gradients")
+    if values.numel() == 0:
+        return torch.zeros([0, n_names], dtype=torch.int32, device=values.device)
+    if values.dim() != 2 or values.shape[1] != n_names:
+        raise ValueError(
+            "Labels values must have shape (n, "
+            + str(n_names)
+            + "), got "
+            + str(values.shape)
+        )
+    if values.dtype != torch.int32:
+        low = int(values.min())
+        high = int(values.max())
+        if low < -(2**31) or high >= 2**31:
+            bad = high
+            if low < -(2**31):
+                bad = low
+            raise ValueError(
+                "Labels values must fit in 32-bit integers, got " + str(bad)
+            )
+    return values.to(torch.int32).contiguous().clone()
+
+
+def _first_duplicate(values: torch.Tensor) -> int:
+    """Row index of the first entry equal to an earlier one, or -1"""
+    n = values.shape[0]
+    if n < 2 or values.shape[1] == 0:
+        return -1 if n < 2 else 1
+    _, inverse = torch.unique(values, dim=0, return_inverse=True)
+    rows = torch.arange(n, device=values.device)
+    first = torch.full([n], n, dtype=torch.int64, device=values.device)
+    first = first.scatter_reduce(0, inverse, rows, "amin")
+    duplicated = torch.nonzero(first[inverse] != rows)
+    if duplicated.shape[0] == 0:
+        return -1
+    return int(duplicated[0, 0])
+
+
+def _positions(haystack: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+    """Position of each row of ``queries`` in ``haystack`` (whose rows are
+    unique), -1 when absent: an int64 tensor of ``len(queries)`` entries"""
+    n = haystack.shape[0]
+    result = torch.full([queries.shape[0]], -1, dtype=torch.int64, device=queries.device)
+    if n == 0 or queries.shape[0] == 0:
+        return result
+    if haystack.shape[1] == 0:
+        return torch.zeros_like(result)
+    combined = torch.cat([haystack, queries.to(haystack.device)])
+    unique, inverse = torch.unique(combined, dim=0, return_inverse=True)
+    lookup = torch.full([unique.shape[0]], -1, dtype=torch.int64, device=haystack.device)
+    lookup[inverse[:n]] = torch.arange(n, device=haystack.device)
+    return lookup[inverse[n:]].to(queries.device)
+
+
+def _format_table(names: List[str], values: torch.Tensor, max_entries: int, indent: int):
+    """Columns right-aligned under ``names``; with more than ``max_entries`` rows
+    (and ``max_entries >= 0``), the middle ones are replaced by ``...``"""
+    n = values.shape[0]
+    rows: List[List[int]] = values.cpu().tolist()
+    skip_at = -1
+    if max_entries >= 0 and n > max_entries:
+        head = max(max_entries // 2, 1)
+        tail = max(max_entries - head, 0)
+        shown = rows[:head]
+        if tail > 0:
+            shown = shown + rows[n - tail :]
+        rows = shown
+        skip_at = head
+
+    widths: List[int] = []
+    for name in names:
+        widths.append(len(name))
+    for row in rows:
+        for i in range(len(row)):
+            widths[i] = max(widths[i], len(str(row[i])))
+
+    cells: List[str] = []
+    for i in range(len(names)):
+        cells.append(names[i].rjust(widths[i]))
+    lines: List[str] = ["  ".join(cells)]
+    for r in range(len(rows)):
+        if r == skip_at:
+            lines.append("...".rjust(widths[0]) if len(widths) > 0 else "...")
+        cells = []
+        for i in range(len(rows[r])):
+            cells.append(str(rows[r][i]).rjust(widths[i]))
+        lines.append("  ".join(cells))
+    if skip_at >= 0 and skip_at == len(rows):
+        lines.append("...")
+    return ("\n" + "".ljust(indent)).join(lines)
+
+
+def _device(device: Union[torch.device, str]) -> torch.device:
+    if isinstance(device, str):
+        return torch.device(device)
+    return device
+
+
+def paths_error() -> str:
+    """Why files can not be used inside TorchScript"""
+    return (
+        "reading and writing files is not possible inside TorchScript (there is no "
+        + "file API there): use the buffer functions (`save_buffer` / `load_buffer`) "
+        + "and do the file input/output in Python or C++"
+    )
+
+
+def _entry_text(names: List[str], values: List[int]) -> str:
+    pairs: List[str] = []
+    for i in range(len(names)):
+        pairs.append(names[i] + "=" + str(values[i]))
+    return "(" + ", ".join(pairs) + ")"
+
+
+# ==================================================================================== #
+
+
+class LabelsEntry:
+    """A single entry (row) of :py:class:`Labels`: one value per dimension, with
+    the dimension names.
+
+    :param names: names of the dimensions
+    :param values: 1-D int32 tensor with one value per dimension
+    """
+
+    def __init__(self, names: List[str], values: torch.Tensor):
+        if values.dim() != 1 or values.shape[0] != len(names):
+            raise ValueError(
+                "LabelsEntry got "
+                + str(len(names))
+                + " names but values of shape "
+                + str(values.shape)
+            )
+        self._names = names
+        self._values = values
+
+    @property
+    def names(self) -> List[str]:
+        """Names of the dimensions"""
+        return self._names
+
+    @property
+    def values(self) -> torch.Tensor:
+        """Values of the dimensions, a 1-D int32 tensor"""
+        return self._values
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the values"""
+        return self._values.device
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __getitem__(self, dimension: Union[int, str]) -> int:
+        """Value of a dimension, given by position (int) or by name (str)"""
+        if isinstance(dimension, str):
+            for i in range(len(self._names)):
+                if self._names[i] == dimension:
+                    return int(self._values[i])
+            raise ValueError(
+                "'"
+                + dimension
+                + "' not found in the dimensions of this entry, expected one of "
+                + str(self._names)
+            )
+        else:
+            return int(self._values[dimension])
+
+    def __eq__(self, other: "LabelsEntry") -> bool:
+        if self._names != other._names:
+            return False
+        return bool(torch.equal(self._values, other._values.to(self._values.device)))
+
+    def __ne__(self, other: "LabelsEntry") -> bool:
+        return not self.__eq__(other)
+
+    def print(self) -> str:
+        """Text representation, e.g. ``(system=0, atom=2)``"""
+        values: List[int] = self._values.cpu().tolist()
+        return _entry_text(self._names, values)
+
+    def __repr__(self) -> str:
+        return "LabelsEntry" + self.print()
+
+    def __str__(self) -> str:
+        return "LabelsEntry" + self.print()
+
+
+class Labels:
+    """Metadata of one axis of a :py:class:`TensorBlock` (samples, components,
+    properties) or of the keys of a :py:class:`TensorMap`: an ordered set of
+    unique entries, with one integer per named dimension.
+
+    :param names: names of the dimensions (ASCII letters, digits and ``_``, not
+        starting with a digit), or a single string for one dimension
+    :param values: integer tensor of shape ``(n_entries, len(names))``, on any
+        device; it is converted to int32 (a copy)
+    :param assume_unique: skip the check that entries are unique
+    """
+
+    def __init__(
+        self,
+        names: Union[str, List[str]],
+        values: torch.Tensor,
+        assume_unique: bool = False,
+    ):
+        if not torch.jit.is_scripting():
+            _eager.init_labels(self, names, values, assume_unique)
+            return
+
+        names_list = _names_list(names)
+        _check_names(names_list)
+        values = _int32_values(values, len(names_list))
+        if not assume_unique:
+            duplicated = _first_duplicate(values)
+            if duplicated >= 0:
+                row: List[int] = values[duplicated].cpu().tolist()
+                raise ValueError(
+                    "can not have the same label entry multiple times: "
+                    + str(row)
+                    + " is already present"
+                )
+        self._names = names_list
+        self._values = values
+
+    # ================================================================================ #
+    # constructors
+
+    @staticmethod
+    def single() -> "Labels":
+        """Labels with one dimension ``"_"`` and a single entry, 0"""
+        return Labels(["_"], torch.zeros([1, 1], dtype=torch.int32), True)
+
+    @staticmethod
+    def empty(names: Union[str, List[str]]) -> "Labels":
+        """Labels with the given ``names`` and no entries"""
+        names_list = _names_list(names)
+        values = torch.zeros([0, len(names_list)], dtype=torch.int32)
+        return Labels(names_list, values, True)
+
+    @staticmethod
+    def range(name: str, end: int) -> "Labels":
+        """Labels with one dimension ``name`` and the entries ``0 .. end - 1``"""
+        if end < 0 or end > 2**31:
+            raise ValueError(
+                "`end` must be an integer between 0 and 2^31, got " + str(end)
+            )
+        values = torch.arange(end, dtype=torch.int32).reshape(-1, 1)
+        return Labels([name], values, True)
+
+    # ================================================================================ #
+    # properties
+
+    @property
+    def names(self) -> List[str]:
+        """Names of the dimensions, in order"""
+        return self._names
+
+    @property
+    def values(self) -> torch.Tensor:
+        """2-D int32 tensor of shape ``(len(self), len(self.names))``"""
+        return self._values
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the values"""
+        return self._values.device
+
+    def __len__(self) -> int:
+        return self._values.shape[0]
+
+    # ================================================================================ #
+    # entries, columns and lookups
+
+    def entry(self, index: int) -> LabelsEntry:
+        """The entry at ``index`` (negative indices count from the end)"""
+        return LabelsEntry(self._names, self._values[index])
+
+    def __getitem__(self, index: int) -> LabelsEntry:
+        """The entry at ``index``; in Python a str gives a column instead"""
+        return LabelsEntry(self._names, self._values[index])
+
+    def column(self, dimension: str) -> torch.Tensor:
+        """Values of one dimension, a 1-D tensor"""
+        for i in range(len(self._names)):
+            if self._names[i] == dimension:
+                return self._values[:, i]
+        raise ValueError(
+            "'"
+            + dimension
+            + "' not found in the dimensions of these Labels, expected one of "
+            + str(self._names)
+        )
+
+    def _entry_values(self, entry: Union[LabelsEntry, torch.Tensor, List[int]]):
+        if isinstance(entry, LabelsEntry):
+            if entry._names != self._names:
+                raise ValueError(
+                    "the entry has dimensions "
+                    + str(entry._names)
+                    + " but these Labels have "
+                    + str(self._names)
+                )
+            return entry._values.to(self._values.device)
+        elif isinstance(entry, torch.Tensor):
+            return entry.to(device=self._values.device, dtype=torch.int32)
+        else:
+            return torch.tensor(entry, dtype=torch.int32, device=self._values.device)
+
+    def position(
+        self, entry: Union[LabelsEntry, torch.Tensor, List[int]]
+    ) -> Optional[int]:
+        """Position of ``entry`` (a :py:class:`LabelsEntry`, a 1-D tensor or a list
+        of int; in Python also a tuple) in these Labels, or ``None``"""
+        if not torch.jit.is_scripting():
+            return _eager.core(self).position(_eager.entry_values(self, entry))
+        values = self._entry_values(entry)
+        if values.dim() != 1 or values.shape[0] != len(self._names):
+            raise ValueError(
+                "the entry has "
+                + str(values.numel())
+                + " values but these Labels have "
+                + str(len(self._names))
+                + " dimensions"
+            )
+        found = torch.nonzero((self._values == values).all(dim=1))
+        if found.shape[0] == 0:
+            return None
+        return int(found[0, 0])
+
+    def __contains__(self, entry: Union[LabelsEntry, torch.Tensor, List[int]]) -> bool:
+        return self.position(entry) is not None
+
+    def __eq__(self, other: "Labels") -> bool:
+        if self._names != other._names:
+            return False
+        return bool(torch.equal(self._values, other._values.to(self._values.device)))
+
+    def __ne__(self, other: "Labels") -> bool:
+        return not self.__eq__(other)
+
+    # ================================================================================ #
+    # set operations
+
+    def _check_set_operation(self, other: "Labels", operation: str):
+        if self._names != other._names:
+            raise ValueError(
+                "can not take the "
+                + operation
+                + " of these Labels: they have different names ("
+                + str(self._names)
+                + " and "
+                + str(other._names)
+                + ")"
+            )
+        if self._values.device != other._values.device:
+            raise ValueError(
+                "can not take the "
+                + operation
+                + " of Labels on different devices ("
+                + str(self._values.device)
+                + " and "
+                + str(other._values.device)
+                + ")"
+            )
+
+    def union(self, other: "Labels") -> "Labels":
+        """Entries of ``self``, then the entries of ``other`` not in ``self``"""
+        return self.union_and_mapping(other)[0]
+
+    def union_and_mapping(
+        self, other: "Labels"
+    ) -> Tuple["Labels", torch.Tensor, torch.Tensor]:
+        """Union of ``self`` and ``other``, with the position of each entry of
+        ``self`` and ``other`` in the union (int64 tensors)"""
+        if not torch.jit.is_scripting():
+            return _eager.set_operation(self, other, "union_and_mapping")
+        self._check_set_operation(other, "union")
+        n_self = self._values.shape[0]
+        positions = _positions(self._values, other._values)
+        new = torch.nonzero(positions < 0).reshape(-1)
+        values = torch.cat([self._values, other._values[new]])
+        union = Labels(self._names, values, True)
+        positions[new] = torch.arange(
+            n_self, n_self + new.shape[0], device=positions.device
+        )
+        mapping = torch.arange(n_self, dtype=torch.int64, device=self._values.device)
+        return union, mapping, positions
+
+    def intersection(self, other: "Labels") -> "Labels":
+        """Entries present in both ``self`` and ``other``, in the order of the
+        smaller of the two"""
+        return self.intersection_and_mapping(other)[0]
+
+    def intersection_and_mapping(
+        self, other: "Labels"
+    ) -> Tuple["Labels", torch.Tensor, torch.Tensor]:
+        """Intersection of ``self`` and ``other``, with the position of each entry
+        of ``self`` and ``other`` in the intersection (-1 when absent)"""
+        if not torch.jit.is_scripting():
+            return _eager.set_operation(self, other, "intersection_and_mapping")
+        self._check_set_operation(other, "intersection")
+        small = self
+        large = other
+        if self._values.shape[0] > other._values.shape[0]:
+            small = other
+            large = self
+        device = self._values.device
+        positions = _positions(large._values, small._values)
+        found = torch.nonzero(positions >= 0).reshape(-1)
+        intersection = Labels(self._names, small._values[found], True)
+        new_positions = torch.arange(found.shape[0], device=device)
+        mapping_small = torch.full([len(small)], -1, dtype=torch.int64, device=device)
+        mapping_small[found] = new_positions
+        mapping_large = torch.full([len(large)], -1, dtype=torch.int64, device=device)
+        mapping_large[positions[found]] = new_positions
+        if self._values.shape[0] > other._values.shape[0]:
+            return intersection, mapping_large, mapping_small
+        return intersection, mapping_small, mapping_large
+
+    def difference(self, other: "Labels") -> "Labels":
+        """Entries of ``self`` that are not in ``other``, in the order of ``self``"""
+        return self.difference_and_mapping(other)[0]
+
+    def difference_and_mapping(self, other: "Labels") -> Tuple["Labels", torch.Tensor]:
+        """Difference of ``self`` and ``other``, with the position of each entry of
+        ``self`` in the difference (-1 when absent)"""
+        if not torch.jit.is_scripting():
+            return _eager.set_operation(self, other, "difference_and_mapping")
+        self._check_set_operation(other, "difference")
+        device = self._values.device
+        kept = torch.nonzero(_positions(other._values, self._values) < 0).reshape(-1)
+        difference = Labels(self._names, self._values[kept], True)
+        mapping = torch.full([len(self)], -1, dtype=torch.int64, device=device)
+        mapping[kept] = torch.arange(kept.shape[0], device=device)
+        return difference, mapping
+
+    def select(self, selection: Union["Labels", LabelsEntry]) -> torch.Tensor:
+        """Positions (int64 tensor) of the entries matching ``selection``, Labels
+        or an entry whose names are a subset of these names. With exactly these
+        names the positions follow the order of ``selection``, otherwise they are
+        every matching entry in increasing order."""
+        if not torch.jit.is_scripting():
+            return _eager.select(self, selection)
+        if isinstance(selection, LabelsEntry):
+            names = selection._names
+            values = selection._values.reshape(1, -1)
+        else:
+            names = selection._names
+            values = selection._values
+        values = values.to(self._values.device)
+
+        if names == self._names:
+            positions = _positions(self._values, values)
+            return positions[positions >= 0]
+        if len(names) == 0:
+            return torch.arange(len(self), dtype=torch.int64, device=self._values.device)
+        columns: List[int] = []
+        for name in names:
+            found = -1
+            for i in range(len(self._names)):
+                if self._names[i] == name:
+                    found = i
+            if found < 0:
+                raise ValueError(
+                    "'"
+                    + name
+                    + "' in selection is not part of these Labels, expected a subset "
+                    + "of "
+                    + str(self._names)
+                )
+            columns.append(found)
+        matched = _positions(values, self._values[:, columns]) >= 0
+        return torch.nonzero(matched).reshape(-1)
+
+    # ================================================================================ #
+    # dimension operations, all returning new Labels
+
+    def _new_column(self, name: str, values: torch.Tensor) -> torch.Tensor:
+        if values.dim() != 1 or values.shape[0] != len(self):
+            raise ValueError(
+                "the values of the new dimension '"
+                + name
+                + "' must be a 1-D tensor of "
+                + str(len(self))
+                + " entries, got shape "
+                + str(values.shape)
+            )
+        column = _int32_values(values.detach().reshape(-1, 1), 1)
+        return column.to(self._values.device)
+
+    def insert(self, index: int, name: str, values: torch.Tensor) -> "Labels":
+        """New Labels with a dimension ``name`` inserted at position ``index``,
+        with the 1-D ``values``"""
+        if index < 0 or index > len(self._names):
+            raise IndexError(
+                "can not insert a dimension at index "
+                + str(index)
+                + ", these Labels have "
+                + str(len(self._names))
+                + " dimensions"
+            )
+        names = self._names[:index] + [name] + self._names[index:]
+        _check_names(names)
+        column = self._new_column(name, values)
+        new = torch.cat([self._values[:, :index], column, self._values[:, index:]], 1)
+        return Labels(names, new, True)
+
+    def append(self, name: str, values: torch.Tensor) -> "Labels":
+        """New Labels with a last dimension ``name`` taking the 1-D ``values``"""
+        return self.insert(len(self._names), name, values)
+
+    def permute(self, dimensions_indexes: List[int]) -> "Labels":
+        """New Labels whose dimension ``i`` is the dimension
+        ``dimensions_indexes[i]`` of ``self``"""
+        n = len(self._names)
+        seen: List[bool] = [False] * n
+        valid = len(dimensions_indexes) == n
+        for i in dimensions_indexes:
+            if i < 0 or i >= n or seen[i]:
+                valid = False
+            else:
+                seen[i] = True
+        if not valid:
+            raise ValueError(
+                "`dimensions_indexes` must be a permutation of 0.."
+                + str(n - 1)
+                + ", got "
+                + str(dimensions_indexes)
+            )
+        names: List[str] = []
+        for i in dimensions_indexes:
+            names.append(self._names[i])
+        return Labels(names, self._values[:, dimensions_indexes], True)
+
+    def remove(self, name: str) -> "Labels":
+        """New Labels without the dimension ``name``; fails if the remaining
+        entries are not unique"""
+        index = -1
+        for i in range(len(self._names)):
+            if self._names[i] == name:
+                index = i
+        if index < 0:
+            raise ValueError(
+                "'"
+                + name
+                + "' not found in the dimensions of these Labels, expected one of "
+                + str(self._names)
+            )
+        names = self._names[:index] + self._names[index + 1 :]
+        values = torch.cat([self._values[:, :index], self._values[:, index + 1 :]], 1)
+        return Labels(names, values, False)
+
+    def rename(self, old: str, new: str) -> "Labels":
+        """New Labels where the dimension ``old`` is called ``new``"""
+        index = -1
+        for i in range(len(self._names)):
+            if self._names[i] == old:
+                index = i
+        if index < 0:
+            raise ValueError(
+                "'"
+                + old
+                + "' not found in the dimensions of these Labels, expected one of "
+                + str(self._names)
+            )
+        names = self._names[:index] + [new] + self._names[index + 1 :]
+        return Labels(names, self._values, True)
+
+    def to(self, device: Union[torch.device, str], non_blocking: bool = False) -> "Labels":
+        """These Labels with their values on ``device``"""
+        values = self._values.to(device=_device(device), non_blocking=non_blocking)
+        if values is self._values:
+            return self
+        return Labels(self._names, values, True)
+
+    # ================================================================================ #
+    # serialization and printing
+
+    def save(self, path: str):
+        """Save these Labels to ``path``; see :py:func:`metatensor.torch.save`"""
+        if not torch.jit.is_scripting():
+            return _eager.save(path, self)
+        raise ValueError(paths_error())
+
+    def save_buffer(self) -> torch.Tensor:
+        """These Labels serialized in a 1-D uint8 tensor"""
+        if not torch.jit.is_scripting():
+            return _eager.save_buffer(self)
+        return torch.cat(_mts.npy_labels(self._names, self._values))
+
+    @staticmethod
+    def load(path: str) -> "Labels":
+        """Load Labels saved with :py:meth:`Labels.save`"""
+        if not torch.jit.is_scripting():
+            return _eager.load_labels(path)
+        raise ValueError(paths_error())
+
+    @staticmethod
+    def load_buffer(buffer: torch.Tensor) -> "Labels":
+        """Load Labels from a buffer created by :py:meth:`Labels.save_buffer`"""
+        if not torch.jit.is_scripting():
+            return _eager.load_labels_buffer(buffer)
+        names, values = _mts.load_npy_labels(buffer)
+        return Labels(names, values, True)
+
+    def __getstate__(self) -> torch.Tensor:
+        return self.save_buffer()
+
+    def __setstate__(self, state: torch.Tensor):
+        if not torch.jit.is_scripting():
+            _eager.set_labels_state(self, state)
+            return
+        names, values = _mts.load_npy_labels(state)
+        self._names = names
+        self._values = values
+
+    def print(self, max_entries: int, indent: int = 0) -> str:
+        """Text table of the entries, showing at most ``max_entries`` of them (all
+        if negative), each line indented by ``indent`` spaces after the first"""
+        return _format_table(self._names, self._values, max_entries, indent)
+
+    def __repr__(self) -> str:
+        return "Labels(\n    " + self.print(-1, 4) + "\n)"
+
+    def __str__(self) -> str:
+        return "Labels(\n    " + self.print(4, 4) + "\n)"
+
+
+# compiled here: TorchScript resolves the names used by a class in this frame
+with no_deprecation_warning():
+    torch.jit.script(LabelsEntry)
+    torch.jit.script(Labels)
