@@ -15,7 +15,7 @@ import torch
 from . import _version_check  # noqa: F401, I001
 
 
-from ._block import TensorBlock  # noqa: E402
+from ._block import TensorBlock, dtype_name  # noqa: E402
 from ._labels import Labels, LabelsEntry  # noqa: E402
 from ._tensor import TensorMap  # noqa: E402
 
@@ -46,11 +46,6 @@ del _class
 def version() -> str:
     """Version of metatensor-torch"""
     return "0.10.0"
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    """Name of a torch dtype, e.g. ``"torch.float64"``"""
-    return str(dtype)
 
 
 from metatensor_operations._rebind import operations_with_backend  # noqa: E402

@@ -12,7 +12,7 @@ import torch
 
 from . import _eager, _mts
 from ._jit import no_deprecation_warning
-from ._labels import Labels, paths_error
+from ._labels import Labels, names_text, paths_error
 
 
 def _component_names(components: List[Labels]) -> List[str]:
@@ -43,7 +43,7 @@ def _check_block(
                 "component labels must have a single dimension, got "
                 + str(len(component.names))
                 + ": "
-                + str(component.names)
+                + names_text(component.names)
             )
         if component.names[0] in names:
             raise ValueError(
@@ -61,7 +61,7 @@ def _check_block(
             + " dimensions for "
             + str(len(components))
             + " components, got a tensor of shape "
-            + str(shape)
+            + str(list(shape))
         )
     if shape[0] != len(samples):
         raise ValueError(
@@ -108,7 +108,7 @@ def _check_gradient_samples(parameter: str, samples: Labels, n_samples: int):
             "invalid gradient samples for '"
             + parameter
             + "': the first dimension must be 'sample', got "
-            + str(names)
+            + names_text(names)
         )
     sample = samples.values[:, 0]
     if sample.shape[0] != 0:
@@ -129,8 +129,41 @@ def _check_gradient_samples(parameter: str, samples: Labels, n_samples: int):
             )
 
 
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype)
+def dtype_name(dtype: torch.dtype) -> str:
+    """Name of a torch dtype, e.g. ``"torch.float64"`` (TorchScript shows dtypes
+    as integers)"""
+    dtypes = [
+        torch.float64,
+        torch.float32,
+        torch.float16,
+        torch.bfloat16,
+        torch.complex128,
+        torch.complex64,
+        torch.int64,
+        torch.int32,
+        torch.int16,
+        torch.int8,
+        torch.uint8,
+        torch.bool,
+    ]
+    names = [
+        "float64",
+        "float32",
+        "float16",
+        "bfloat16",
+        "complex128",
+        "complex64",
+        "int64",
+        "int32",
+        "int16",
+        "int8",
+        "uint8",
+        "bool",
+    ]
+    for i in range(len(dtypes)):
+        if dtype == dtypes[i]:
+            return "torch." + names[i]
+    return "an unknown dtype"
 
 
 def _describe(
@@ -143,14 +176,14 @@ def _describe(
     sizes: List[str] = []
     for component in components:
         sizes.append(str(len(component)))
-    text = title + "\n    samples (" + str(len(samples)) + "): " + str(samples.names)
+    text = title + "\n    samples (" + str(len(samples)) + "): " + names_text(samples.names)
     text += "\n    components (" + ", ".join(sizes) + "): "
-    text += str(_component_names(components))
-    text += "\n    properties (" + str(len(properties)) + "): " + str(properties.names)
+    text += names_text(_component_names(components))
+    text += "\n    properties (" + str(len(properties)) + "): " + names_text(properties.names)
     if len(gradients) == 0:
         text += "\n    gradients: None"
     else:
-        text += "\n    gradients: " + str(gradients)
+        text += "\n    gradients: " + names_text(gradients)
     return text
 
 
@@ -315,9 +348,9 @@ class TensorBlock:
                 + parameter
                 + "': they must be the components of the values with "
                 + "gradient-specific components in front, got "
-                + str(_component_names(gradient._components))
+                + names_text(_component_names(gradient._components))
                 + " for values with "
-                + str(_component_names(self._components))
+                + names_text(_component_names(self._components))
             )
         if gradient._properties != self._properties:
             raise ValueError(
@@ -330,9 +363,9 @@ class TensorBlock:
                 "the gradient with respect to '"
                 + parameter
                 + "' has dtype "
-                + _dtype_name(gradient._values.dtype)
+                + dtype_name(gradient._values.dtype)
                 + " but the values have "
-                + _dtype_name(self._values.dtype)
+                + dtype_name(self._values.dtype)
             )
         if gradient._values.device != self._values.device:
             raise ValueError(
@@ -356,7 +389,7 @@ class TensorBlock:
             "can not find gradients with respect to '"
             + parameter
             + "' in this block, available gradients are "
-            + str(self._gradient_parameters)
+            + names_text(self._gradient_parameters)
         )
 
     def _gradient_block(self, i: int) -> "TensorBlock":

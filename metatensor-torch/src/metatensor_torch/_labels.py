@@ -68,7 +68,7 @@ def _int32_values(values: torch.Tensor, n_names: int) -> torch.Tensor:
             "Labels values must have shape (n, "
             + str(n_names)
             + "), got "
-            + str(values.shape)
+            + str(list(values.shape))
         )
     if values.dtype != torch.int32:
         low = int(values.min())
@@ -118,7 +118,7 @@ def _format_table(names: List[str], values: torch.Tensor, max_entries: int, inde
     """Columns right-aligned under ``names``; with more than ``max_entries`` rows
     (and ``max_entries >= 0``), the middle ones are replaced by ``...``"""
     n = values.shape[0]
-    rows: List[List[int]] = values.cpu().tolist()
+    rows: List[List[int]] = values.to(torch.int64).cpu().tolist()
     skip_at = -1
     if max_entries >= 0 and n > max_entries:
         head = max(max_entries // 2, 1)
@@ -150,6 +150,15 @@ def _format_table(names: List[str], values: torch.Tensor, max_entries: int, inde
     if skip_at >= 0 and skip_at == len(rows):
         lines.append("...")
     return ("\n" + "".ljust(indent)).join(lines)
+
+
+def names_text(names: List[str]) -> str:
+    """``names`` as Python shows a list of str (TorchScript's ``str`` does not
+    quote the items)"""
+    quoted: List[str] = []
+    for name in names:
+        quoted.append("'" + name + "'")
+    return "[" + ", ".join(quoted) + "]"
 
 
 def _device(device: Union[torch.device, str]) -> torch.device:
@@ -191,7 +200,7 @@ class LabelsEntry:
                 "LabelsEntry got "
                 + str(len(names))
                 + " names but values of shape "
-                + str(values.shape)
+                + str(list(values.shape))
             )
         self._names = names
         self._values = values
@@ -224,7 +233,7 @@ class LabelsEntry:
                 "'"
                 + dimension
                 + "' not found in the dimensions of this entry, expected one of "
-                + str(self._names)
+                + names_text(self._names)
             )
         else:
             return int(self._values[dimension])
@@ -239,7 +248,7 @@ class LabelsEntry:
 
     def print(self) -> str:
         """Text representation, e.g. ``(system=0, atom=2)``"""
-        values: List[int] = self._values.cpu().tolist()
+        values: List[int] = self._values.to(torch.int64).cpu().tolist()
         return _entry_text(self._names, values)
 
     def __repr__(self) -> str:
@@ -277,7 +286,7 @@ class Labels:
         if not assume_unique:
             duplicated = _first_duplicate(values)
             if duplicated >= 0:
-                row: List[int] = values[duplicated].cpu().tolist()
+                row: List[int] = values[duplicated].to(torch.int64).cpu().tolist()
                 raise ValueError(
                     "can not have the same label entry multiple times: "
                     + str(row)
@@ -352,7 +361,7 @@ class Labels:
             "'"
             + dimension
             + "' not found in the dimensions of these Labels, expected one of "
-            + str(self._names)
+            + names_text(self._names)
         )
 
     def _entry_values(self, entry: Union[LabelsEntry, torch.Tensor, List[int]]):
@@ -360,9 +369,9 @@ class Labels:
             if entry._names != self._names:
                 raise ValueError(
                     "the entry has dimensions "
-                    + str(entry._names)
+                    + names_text(entry._names)
                     + " but these Labels have "
-                    + str(self._names)
+                    + names_text(self._names)
                 )
             return entry._values.to(self._values.device)
         elif isinstance(entry, torch.Tensor):
@@ -411,9 +420,9 @@ class Labels:
                 "can not take the "
                 + operation
                 + " of these Labels: they have different names ("
-                + str(self._names)
+                + names_text(self._names)
                 + " and "
-                + str(other._names)
+                + names_text(other._names)
                 + ")"
             )
         if self._values.device != other._values.device:
@@ -530,7 +539,7 @@ class Labels:
                     + name
                     + "' in selection is not part of these Labels, expected a subset "
                     + "of "
-                    + str(self._names)
+                    + names_text(self._names)
                 )
             columns.append(found)
         matched = _positions(values, self._values[:, columns]) >= 0
@@ -547,7 +556,7 @@ class Labels:
                 + "' must be a 1-D tensor of "
                 + str(len(self))
                 + " entries, got shape "
-                + str(values.shape)
+                + str(list(values.shape))
             )
         column = _int32_values(values.detach().reshape(-1, 1), 1)
         return column.to(self._values.device)
@@ -608,7 +617,7 @@ class Labels:
                 "'"
                 + name
                 + "' not found in the dimensions of these Labels, expected one of "
-                + str(self._names)
+                + names_text(self._names)
             )
         names = self._names[:index] + self._names[index + 1 :]
         values = torch.cat([self._values[:, :index], self._values[:, index + 1 :]], 1)
@@ -625,7 +634,7 @@ class Labels:
                 "'"
                 + old
                 + "' not found in the dimensions of these Labels, expected one of "
-                + str(self._names)
+                + names_text(self._names)
             )
         names = self._names[:index] + [new] + self._names[index + 1 :]
         return Labels(names, self._values, True)

@@ -15,8 +15,16 @@ from ._block import (
     _device_or_none,
     _labels_to,
     block_from_members,
+    dtype_name,
 )
-from ._labels import Labels, LabelsEntry, _format_table, _positions, paths_error
+from ._labels import (
+    Labels,
+    LabelsEntry,
+    _format_table,
+    _positions,
+    names_text,
+    paths_error,
+)
 
 # ==================================================================================== #
 # row helpers on int32 tensors
@@ -124,7 +132,7 @@ def _names_to_move(
                 + names[i]
                 + "' in `keys_to_move` is not part of the keys of this TensorMap, "
                 + "expected one of "
-                + str(keys.names)
+                + names_text(keys.names)
             )
         if _index_of(names, names[i]) != i:
             raise ValueError("`keys_to_move` in " + function + " contains duplicated names")
@@ -304,7 +312,7 @@ def _new_properties(
     positions: List[int] = _positions(entries, moved).cpu().tolist()
     for j in range(len(positions)):
         if positions[j] < 0:
-            values: List[int] = moved[j].cpu().tolist()
+            values: List[int] = moved[j].to(torch.int64).cpu().tolist()
             raise ValueError(
                 "the block with moved key values "
                 + str(values)
@@ -469,7 +477,7 @@ def _components_to_properties(block: TensorBlock, dimensions: List[str]) -> Tens
                 "'"
                 + name
                 + "' is not a component of this TensorMap, expected one of "
-                + str(names)
+                + names_text(names)
             )
         moved.append(index)
         moved_components.append(block.components[index])
@@ -512,9 +520,9 @@ def _check_same_structure(first: TensorBlock, block: TensorBlock, where: str):
                 + " names"
                 + where
                 + ", got "
-                + str(first_names[i])
+                + names_text(first_names[i])
                 + " and "
-                + str(block_names[i])
+                + names_text(block_names[i])
             )
 
 
@@ -536,9 +544,9 @@ def _check_blocks(keys: Labels, blocks: List[TensorBlock]):
         if sorted(block.gradients_list()) != parameters:
             raise ValueError(
                 "all blocks must have the same gradients, got "
-                + str(parameters)
+                + names_text(parameters)
                 + " and "
-                + str(sorted(block.gradients_list()))
+                + names_text(sorted(block.gradients_list()))
             )
         for parameter in parameters:
             _check_same_structure(
@@ -549,9 +557,9 @@ def _check_blocks(keys: Labels, blocks: List[TensorBlock]):
         if block.values.dtype != first.values.dtype:
             raise ValueError(
                 "got blocks with different dtypes, at least "
-                + str(first.values.dtype)
+                + dtype_name(first.values.dtype)
                 + " and "
-                + str(block.values.dtype)
+                + dtype_name(block.values.dtype)
                 + " were detected"
             )
         if block.values.device != keys.values.device:
@@ -881,7 +889,11 @@ class TensorMap:
         target = _device_or_none(device)
         blocks: List[TensorBlock] = []
         for block in self._blocks:
-            blocks.append(block.to(dtype, target, arrays, non_blocking))
+            blocks.append(
+                block.to(
+                    dtype=dtype, device=target, arrays=arrays, non_blocking=non_blocking
+                )
+            )
         return self._with_blocks(_labels_to(self._keys, target, non_blocking), blocks)
 
     # ================================================================================ #
