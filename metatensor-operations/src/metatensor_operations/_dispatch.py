@@ -378,7 +378,8 @@ def int_column_like(values: Union[int, Array], n: int, like: Array) -> Array:
 def to_int_list(array: Array) -> List[int]:
     """The values of a 1-D integer array as a list"""
     if isinstance(array, _backend.TorchTensor):
-        values: List[int] = array.tolist()
+        # TorchScript's tolist needs int64 data to give List[int]
+        values: List[int] = array.to(_backend.torch.int64).tolist()
         return values
     _check_numpy(array)
     return [int(value) for value in array]
