@@ -21,13 +21,14 @@ TORCH = "torch==2.13.0"
 TEST_DEPS = ["pytest", "hypothesis", "numpy"]
 PIN_DEPS = ["packaging", "tomli; python_version < '3.11'"]
 
-# distributions of this repository, in dependency order; a later issue adds
-# metatensor-operations, metatensor-learn, metatensor-torch and metatomic here
-DISTRIBUTIONS = ["metatensor-core", "metatensor-operations"]
+# distributions of this repository, in dependency order; later issues add
+# metatensor-learn and metatomic here
+DISTRIBUTIONS = ["metatensor-core", "metatensor-operations", "metatensor-torch"]
 # their tests, run against the installed distributions
 TEST_FOLDERS = {
     "metatensor-core": "metatensor-core/tests",
     "metatensor-operations": "metatensor-operations/tests",
+    "metatensor-torch": "metatensor-torch/tests",
 }
 
 
@@ -101,6 +102,17 @@ def tests_operations(session):
     _doctests(session, "metatensor_operations")
 
 
+@nox.session(name="tests-torch")
+def tests_torch(session):
+    """Run the metatensor-torch tests"""
+    session.install(TORCH)
+    session.install(
+        *TEST_DEPS, "./metatensor-core", "./metatensor-operations", "./metatensor-torch"
+    )
+    _pytest(session, [TEST_FOLDERS["metatensor-torch"]])
+    _doctests(session, "metatensor_torch")
+
+
 @nox.session(name="tests-numpy")
 def tests_numpy(session):
     """Run the metatensor-core and metatensor-operations tests without torch:
@@ -112,7 +124,8 @@ def tests_numpy(session):
         "import importlib.util; "
         "assert importlib.util.find_spec('torch') is None, 'torch is installed'",
     )
-    _pytest(session, [TEST_FOLDERS[name] for name in DISTRIBUTIONS])
+    numpy_distributions = ["metatensor-core", "metatensor-operations"]
+    _pytest(session, [TEST_FOLDERS[name] for name in numpy_distributions])
 
 
 @nox.session(venv_backend="none")
@@ -120,6 +133,7 @@ def tests(session):
     """Run every test session (what CI and the README run)"""
     session.notify("tests-core")
     session.notify("tests-operations")
+    session.notify("tests-torch")
     session.notify("tests-numpy")
 
 
@@ -188,7 +202,7 @@ def bench(session):
     if not bench.exists():
         session.skip(f"the benchmark is not available (no {bench})")
     session.install(TORCH)
-    session.install("./metatensor-core")
+    session.install("./metatensor-core", "./metatensor-operations", "./metatensor-torch")
     output = ROOT / "bench-results.jsonl"
     args = session.posargs or [
         "--only",
@@ -197,6 +211,10 @@ def bench(session):
         "tensormap/",
         "--only",
         "io/",
+        "--only",
+        "ops/",
+        "--only",
+        "torch/",
     ]
     with open(output, "w") as fd:
         session.run("python", str(bench / "bench.py"), *args, stdout=fd)

@@ -9,6 +9,7 @@ runs wherever libtorch runs, without this package.
 
 import sys
 
+import metatensor
 import torch
 
 # fails with installation instructions when metatensor-core is out of range
@@ -44,7 +45,8 @@ del _class
 
 
 def version() -> str:
-    """Version of metatensor-torch"""
+    """Version of metatensor-torch, also inside TorchScript (which can not read
+    ``__version__``: a test checks that the two agree)"""
     return "0.10.0"
 
 
@@ -76,4 +78,7 @@ __all__ = [
     "version",
 ] + _OPERATIONS
 
-sys.modules.setdefault("metatensor.torch", sys.modules[__name__])
+# `import metatensor.torch` gives this module (the `metatensor/torch.py` of
+# metatensor-core imports it), also when metatensor_torch was imported first
+sys.modules["metatensor.torch"] = sys.modules[__name__]
+metatensor.torch = sys.modules[__name__]

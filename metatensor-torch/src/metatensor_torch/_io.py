@@ -23,6 +23,8 @@ def save(file: str, data: Union[TensorMap, TensorBlock, Labels]):
 
 def save_buffer(data: Union[TensorMap, TensorBlock, Labels]) -> torch.Tensor:
     """``data`` serialized in memory, as a 1-D uint8 tensor"""
+    if not torch.jit.is_scripting():
+        return _eager.save_buffer(data)
     if isinstance(data, TensorMap):
         return data.save_buffer()
     elif isinstance(data, TensorBlock):

@@ -2,14 +2,19 @@
 metatensor-operations are in the ranges this package was written for (the same
 as in pyproject.toml)"""
 
+import importlib.metadata
 import re
 
 import metatensor
-import metatensor_operations
 
 REQUIREMENTS = {
     "metatensor-core": (metatensor.__version__, (0, 2, 0), (0, 3, 0)),
-    "metatensor-operations": (metatensor_operations.__version__, (0, 5, 0), (0, 6, 0)),
+    # read without importing: the operations check metatensor-core on import
+    "metatensor-operations": (
+        importlib.metadata.version("metatensor-operations"),
+        (0, 5, 0),
+        (0, 6, 0),
+    ),
 }
 
 
