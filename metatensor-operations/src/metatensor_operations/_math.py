@@ -2,7 +2,7 @@
 ``pow`` and ``abs``, with the gradients following the sum, product, quotient and
 chain rules."""
 
-from typing import List, Union
+from typing import List, Optional, Union
 
 from . import _dispatch
 from ._backend import TensorBlock, TensorMap, torch_jit_is_scripting
@@ -123,10 +123,14 @@ def _binary(A: TensorMap, B: Union[float, int, TensorMap], operation: str) -> Te
     if isinstance(B, TensorMap):
         if checks_enabled():
             _check_same_keys_raise(A, B, operation)
+        # the blocks of B in the order of A's keys (same keys in the same order in
+        # most cases)
+        same_order = A.keys == B.keys
         for i in range(len(A.keys)):
             first = A.block_by_id(i)
-            entry = A.keys.entry(i)
-            position = B.keys.position(entry)
+            position: Optional[int] = i
+            if not same_order:
+                position = B.keys.position(A.keys.entry(i))
             if position is None:
                 raise NotEqualError(
                     f"inputs to '{operation}' should have the same keys"
@@ -134,13 +138,12 @@ def _binary(A: TensorMap, B: Union[float, int, TensorMap], operation: str) -> Te
             second = B.block_by_id(position)
             _dispatch.check_same_backend(first.values, second.values, operation)
             if checks_enabled():
-                message = _check_blocks_impl(
-                    first,
-                    second,
-                    operation,
-                    ["samples", "components", "properties"],
-                    f" for the block at key {entry.print()}",
-                )
+                axes = ["samples", "components", "properties"]
+                message = _check_blocks_impl(first, second, operation, axes)
+                if message != "":
+                    # again, to say where
+                    where = f" for the block at key {A.keys.entry(i).print()}"
+                    message = _check_blocks_impl(first, second, operation, axes, where)
                 if message == "":
                     message = _check_same_gradients_impl(
                         first,

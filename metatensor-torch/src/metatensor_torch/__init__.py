@@ -20,7 +20,7 @@ from ._block import TensorBlock, dtype_name  # noqa: E402
 from ._labels import Labels, LabelsEntry  # noqa: E402
 from ._tensor import TensorMap  # noqa: E402
 
-from . import _backend, _python_api  # noqa: E402
+from . import _backend, _eager, _python_api  # noqa: E402
 from ._io import (  # noqa: E402
     load,
     load_block,
@@ -33,6 +33,7 @@ from ._io import (  # noqa: E402
 )
 from ._version import __version__  # noqa: E402
 
+_eager.bind(Labels, LabelsEntry, TensorBlock, TensorMap)
 _python_api.install()
 
 

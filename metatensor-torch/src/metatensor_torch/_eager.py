@@ -20,6 +20,16 @@ import torch
 import metatensor
 from metatensor import _block as _core_block
 
+# the classes of this package, set by `bind` once they are defined (they import
+# this module)
+Labels = LabelsEntry = TensorBlock = TensorMap = None
+
+
+def bind(labels, entry, block, tensor):
+    """Give this module the classes of the package"""
+    global Labels, LabelsEntry, TensorBlock, TensorMap
+    Labels, LabelsEntry, TensorBlock, TensorMap = labels, entry, block, tensor
+
 # ==================================================================================== #
 #                                        Labels                                        #
 # ==================================================================================== #
@@ -56,7 +66,6 @@ def core(labels) -> metatensor.Labels:
 
 def wrap_labels(core_labels: metatensor.Labels):
     """Labels of this package over a core Labels with torch values"""
-    from ._labels import Labels
 
     if not isinstance(core_labels._values, torch.Tensor):
         core_labels = core_labels.to(arrays="torch")
@@ -68,7 +77,6 @@ def wrap_labels(core_labels: metatensor.Labels):
 
 
 def _check_labels(value, what: str):
-    from ._labels import Labels
 
     if not isinstance(value, Labels):
         raise TypeError(
@@ -76,19 +84,36 @@ def _check_labels(value, what: str):
         )
 
 
+def labels_equal(labels, other) -> bool:
+    """``Labels.__eq__``, with a shortcut for the same object"""
+    _check_labels(other, "the other Labels")
+    if labels is other:
+        return True
+    if labels._names != other._names:
+        return False
+    return np.array_equal(core(labels)._array, core(other)._array)
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    try:
+        return tensor.numpy()
+    except (RuntimeError, TypeError):
+        # on another device, or requiring gradients
+        return tensor.detach().cpu().numpy()
+
+
 def entry_values(labels, entry):
     """What core's ``Labels.position`` takes for an entry of this package"""
-    from ._labels import LabelsEntry
 
-    if isinstance(entry, LabelsEntry):
+    if type(entry) is LabelsEntry:
         if entry._names != labels._names:
             raise ValueError(
                 f"the entry has dimensions {entry._names} but these Labels have "
                 f"{labels._names}"
             )
-        return entry._values.detach().cpu().numpy()
+        return _numpy(entry._values)
     if isinstance(entry, torch.Tensor):
-        return entry.detach().cpu().numpy()
+        return _numpy(entry)
     return entry
 
 
@@ -101,7 +126,6 @@ def set_operation(labels, other, method: str):
 
 
 def select(labels, selection):
-    from ._labels import LabelsEntry
 
     if isinstance(selection, LabelsEntry):
         core_selection = metatensor.LabelsEntry._unchecked(
@@ -143,9 +167,6 @@ def _core_data(block, properties=None) -> _core_block._BlockData:
 def to_core(data):
     """The core object (Labels, TensorBlock or TensorMap) sharing the tensors of
     ``data``, an object of this package"""
-    from ._block import TensorBlock
-    from ._labels import Labels
-    from ._tensor import TensorMap
 
     if isinstance(data, Labels):
         return core(data)
@@ -162,7 +183,6 @@ def to_core(data):
 
 def _from_core_data(data: _core_block._BlockData):
     """A block of this package sharing the tensors of core block data"""
-    from ._block import TensorBlock
 
     block = object.__new__(TensorBlock)
     block._values = _torch_values(data.values)
@@ -195,7 +215,6 @@ def _torch_values(values):
 
 def from_core(data):
     """The object of this package sharing the tensors of a core object"""
-    from ._tensor import TensorMap
 
     if isinstance(data, metatensor.Labels):
         return wrap_labels(data)
@@ -300,7 +319,6 @@ def check_block_arguments(values, samples, components, properties) -> list:
 
 def check_tensor_arguments(keys, blocks) -> list:
     """Type checks of the TensorMap constructor; returns the blocks as a list"""
-    from ._block import TensorBlock
 
     _check_labels(keys, "`keys`")
     blocks = list(blocks)
@@ -315,7 +333,6 @@ def check_tensor_arguments(keys, blocks) -> list:
 
 def keys_to(tensor, function: str, keys_to_move, fill_value, sort_samples):
     """``keys_to_samples`` / ``keys_to_properties`` computed by core"""
-    from ._labels import Labels
 
     if isinstance(keys_to_move, Labels):
         keys_to_move = core(keys_to_move)

@@ -4,7 +4,7 @@ Both classes are compiled by ``torch.jit.script`` when the package is imported
 (see ``__init__.py``). The code below runs in two ways:
 
 * inside TorchScript, where only torch operations are available: lookups and set
-  operations go through ``torch.unique`` (see ``_positions``);
+  operations sort the rows with torch (see ``_rows``);
 * in eager Python, where the branches under ``if not torch.jit.is_scripting():``
   hand the work to metatensor-core (its C hash index, its set operations and its
   file format), through ``_eager``. The compiler never reads these branches.
@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple, Union
 
 import torch
 
-from . import _eager, _mts
+from . import _eager, _mts, _rows
 from ._jit import no_deprecation_warning
 
 # ==================================================================================== #
@@ -81,37 +81,6 @@ def _int32_values(values: torch.Tensor, n_names: int) -> torch.Tensor:
                 "Labels values must fit in 32-bit integers, got " + str(bad)
             )
     return values.to(torch.int32).contiguous().clone()
-
-
-def _first_duplicate(values: torch.Tensor) -> int:
-    """Row index of the first entry equal to an earlier one, or -1"""
-    n = values.shape[0]
-    if n < 2 or values.shape[1] == 0:
-        return -1 if n < 2 else 1
-    _, inverse = torch.unique(values, dim=0, return_inverse=True)
-    rows = torch.arange(n, device=values.device)
-    first = torch.full([n], n, dtype=torch.int64, device=values.device)
-    first = first.scatter_reduce(0, inverse, rows, "amin")
-    duplicated = torch.nonzero(first[inverse] != rows)
-    if duplicated.shape[0] == 0:
-        return -1
-    return int(duplicated[0, 0])
-
-
-def _positions(haystack: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-    """Position of each row of ``queries`` in ``haystack`` (whose rows are
-    unique), -1 when absent: an int64 tensor of ``len(queries)`` entries"""
-    n = haystack.shape[0]
-    result = torch.full([queries.shape[0]], -1, dtype=torch.int64, device=queries.device)
-    if n == 0 or queries.shape[0] == 0:
-        return result
-    if haystack.shape[1] == 0:
-        return torch.zeros_like(result)
-    combined = torch.cat([haystack, queries.to(haystack.device)])
-    unique, inverse = torch.unique(combined, dim=0, return_inverse=True)
-    lookup = torch.full([unique.shape[0]], -1, dtype=torch.int64, device=haystack.device)
-    lookup[inverse[:n]] = torch.arange(n, device=haystack.device)
-    return lookup[inverse[n:]].to(queries.device)
 
 
 def _format_table(names: List[str], values: torch.Tensor, max_entries: int, indent: int):
@@ -284,7 +253,7 @@ class Labels:
         _check_names(names_list)
         values = _int32_values(values, len(names_list))
         if not assume_unique:
-            duplicated = _first_duplicate(values)
+            duplicated = _rows.first_duplicate(values)
             if duplicated >= 0:
                 row: List[int] = values[duplicated].to(torch.int64).cpu().tolist()
                 raise ValueError(
@@ -404,6 +373,8 @@ class Labels:
         return self.position(entry) is not None
 
     def __eq__(self, other: "Labels") -> bool:
+        if not torch.jit.is_scripting():
+            return _eager.labels_equal(self, other)
         if self._names != other._names:
             return False
         return bool(torch.equal(self._values, other._values.to(self._values.device)))
@@ -449,7 +420,7 @@ class Labels:
             return _eager.set_operation(self, other, "union_and_mapping")
         self._check_set_operation(other, "union")
         n_self = self._values.shape[0]
-        positions = _positions(self._values, other._values)
+        positions = _rows.positions(self._values, other._values)
         new = torch.nonzero(positions < 0).reshape(-1)
         values = torch.cat([self._values, other._values[new]])
         union = Labels(self._names, values, True)
@@ -478,7 +449,7 @@ class Labels:
             small = other
             large = self
         device = self._values.device
-        positions = _positions(large._values, small._values)
+        positions = _rows.positions(large._values, small._values)
         found = torch.nonzero(positions >= 0).reshape(-1)
         intersection = Labels(self._names, small._values[found], True)
         new_positions = torch.arange(found.shape[0], device=device)
@@ -501,7 +472,7 @@ class Labels:
             return _eager.set_operation(self, other, "difference_and_mapping")
         self._check_set_operation(other, "difference")
         device = self._values.device
-        kept = torch.nonzero(_positions(other._values, self._values) < 0).reshape(-1)
+        kept = torch.nonzero(_rows.positions(other._values, self._values) < 0).reshape(-1)
         difference = Labels(self._names, self._values[kept], True)
         mapping = torch.full([len(self)], -1, dtype=torch.int64, device=device)
         mapping[kept] = torch.arange(kept.shape[0], device=device)
@@ -523,7 +494,7 @@ class Labels:
         values = values.to(self._values.device)
 
         if names == self._names:
-            positions = _positions(self._values, values)
+            positions = _rows.positions(self._values, values)
             return positions[positions >= 0]
         if len(names) == 0:
             return torch.arange(len(self), dtype=torch.int64, device=self._values.device)
@@ -542,7 +513,7 @@ class Labels:
                     + names_text(self._names)
                 )
             columns.append(found)
-        matched = _positions(values, self._values[:, columns]) >= 0
+        matched = _rows.positions(values, self._values[:, columns]) >= 0
         return torch.nonzero(matched).reshape(-1)
 
     # ================================================================================ #

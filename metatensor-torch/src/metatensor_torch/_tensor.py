@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 
-from . import _eager, _mts
+from . import _eager, _mts, _rows
 from ._jit import no_deprecation_warning
 from ._block import (
     TensorBlock,
@@ -21,48 +21,12 @@ from ._labels import (
     Labels,
     LabelsEntry,
     _format_table,
-    _positions,
     names_text,
     paths_error,
 )
 
 # ==================================================================================== #
 # row helpers on int32 tensors
-
-
-def _unique_rows(values: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Unique rows of ``values`` in order of first appearance, and the position of
-    each row of ``values`` among them"""
-    n = values.shape[0]
-    if n == 0:
-        return values, torch.zeros([0], dtype=torch.int64, device=values.device)
-    if values.shape[1] == 0:
-        return values[:1], torch.zeros([n], dtype=torch.int64, device=values.device)
-    _, inverse = torch.unique(values, dim=0, return_inverse=True)
-    n_unique = int(inverse.max()) + 1
-    rows = torch.arange(n, device=values.device)
-    first = torch.full([n_unique], n, dtype=torch.int64, device=values.device)
-    first = first.scatter_reduce(0, inverse, rows, "amin")
-    order = torch.argsort(first)
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(n_unique, device=values.device)
-    return values[first[order]], rank[inverse]
-
-
-def _sort_plan(values: torch.Tensor, sort: bool) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Rows of ``values`` (unique) sorted when ``sort``, and the new position of
-    each row"""
-    n = values.shape[0]
-    if not sort or n < 2 or values.shape[1] == 0:
-        return values, torch.arange(n, device=values.device)
-    sorted_values, position = torch.unique(values, dim=0, return_inverse=True)
-    return sorted_values, position
-
-
-def _inverse_permutation(position: torch.Tensor) -> torch.Tensor:
-    order = torch.empty_like(position)
-    order[position] = torch.arange(position.shape[0], device=position.device)
-    return order
 
 
 def _with_moved(values: torch.Tensor, moved: torch.Tensor, first: bool) -> torch.Tensor:
@@ -96,7 +60,7 @@ def _check_same_components(blocks: List[TensorBlock], function: str):
             )
 
 
-def _rows(values: torch.Tensor, rows: List[int]) -> torch.Tensor:
+def _select_rows(values: torch.Tensor, rows: List[int]) -> torch.Tensor:
     return values.index_select(0, torch.tensor(rows, device=values.device))
 
 
@@ -163,7 +127,7 @@ def _group_blocks(
         new_names: List[str] = []
         for i in keep:
             new_names.append(keys.names[i])
-        unique, group = _unique_rows(keys.values[:, keep])
+        unique, group = _rows.unique_rows_in_order(keys.values[:, keep])
         new_keys = Labels(new_names, unique, True)
 
     groups: List[List[int]] = []
@@ -189,7 +153,7 @@ def _union_properties(blocks: List[TensorBlock]) -> Tuple[Labels, List[torch.Ten
     values: List[torch.Tensor] = []
     for labels in properties:
         values.append(labels.values)
-    unique, inverse = _unique_rows(torch.cat(values))
+    unique, inverse = _rows.unique_rows_in_order(torch.cat(values))
     start = 0
     for labels in properties:
         columns.append(inverse[start : start + len(labels)])
@@ -217,7 +181,7 @@ def _merge_rows(
             expanded.append(full.index_copy(-1, columns[j], arrays[j]))
         arrays = expanded
     merged = torch.cat(arrays)
-    return merged.index_select(0, _inverse_permutation(position))
+    return merged.index_select(0, _rows.inverse_permutation(position))
 
 
 def _merge_samples(
@@ -234,7 +198,7 @@ def _merge_samples(
     for j in range(len(blocks)):
         samples.append(_with_moved(blocks[j].samples.values, moved[j], False))
         starts.append(starts[j] + len(blocks[j]))
-    merged, position = _sort_plan(torch.cat(samples), sort)
+    merged, position = _rows.sort_plan(torch.cat(samples), sort)
     new_samples = Labels(first.samples.names + names, merged, True)
 
     properties, columns = _union_properties(blocks)
@@ -258,7 +222,7 @@ def _merge_samples(
             )
             gradient_samples.append(array)
             gradient_arrays.append(gradients[j].values)
-        merged_gradient, gradient_position = _sort_plan(torch.cat(gradient_samples), sort)
+        merged_gradient, gradient_position = _rows.sort_plan(torch.cat(gradient_samples), sort)
         gradient_values = _merge_rows(
             gradient_arrays, gradient_position, columns, len(properties), 0.0
         )
@@ -309,7 +273,7 @@ def _new_properties(
         ],
         1,
     )
-    positions: List[int] = _positions(entries, moved).cpu().tolist()
+    positions: List[int] = _rows.positions(entries, moved).cpu().tolist()
     for j in range(len(positions)):
         if positions[j] < 0:
             values: List[int] = moved[j].to(torch.int64).cpu().tolist()
@@ -360,15 +324,15 @@ def _merge_properties(
         samples.append(block.samples)
     rows: List[torch.Tensor] = []
     if _same_labels(samples):
-        merged, position = _sort_plan(first.samples.values, sort)
+        merged, position = _rows.sort_plan(first.samples.values, sort)
         for _ in blocks:
             rows.append(position)
     else:
         values: List[torch.Tensor] = []
         for labels in samples:
             values.append(labels.values)
-        unique, inverse = _unique_rows(torch.cat(values))
-        merged, position = _sort_plan(unique, sort)
+        unique, inverse = _rows.unique_rows_in_order(torch.cat(values))
+        merged, position = _rows.sort_plan(unique, sort)
         start = 0
         for labels in samples:
             rows.append(position[inverse[start : start + len(labels)]])
@@ -395,8 +359,8 @@ def _merge_properties(
             array[:, 0] = rows[j][array[:, 0].to(torch.int64)].to(torch.int32)
             gradient_samples.append(array)
             gradient_arrays.append(gradients[j].values)
-        unique, inverse = _unique_rows(torch.cat(gradient_samples))
-        merged_gradient, gradient_position = _sort_plan(unique, sort)
+        unique, inverse = _rows.unique_rows_in_order(torch.cat(gradient_samples))
+        merged_gradient, gradient_position = _rows.sort_plan(unique, sort)
         gradient_rows: List[torch.Tensor] = []
         start = 0
         for array in gradient_samples:
@@ -796,7 +760,7 @@ class TensorMap:
             for i in group:
                 merged.append(self._blocks[i])
             blocks.append(
-                _merge_samples(merged, _rows(moved, group), names, fill_value, sort_samples)
+                _merge_samples(merged, _select_rows(moved, group), names, fill_value, sort_samples)
             )
         return self._with_blocks(new_keys, blocks)
 
@@ -822,7 +786,7 @@ class TensorMap:
                 merged.append(self._blocks[i])
             blocks.append(
                 _merge_properties(
-                    merged, _rows(moved, group), names, entries, fill_value, sort_samples
+                    merged, _select_rows(moved, group), names, entries, fill_value, sort_samples
                 )
             )
         return self._with_blocks(new_keys, blocks)
