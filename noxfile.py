@@ -202,7 +202,9 @@ def bench(session):
     if not bench.exists():
         session.skip(f"the benchmark is not available (no {bench})")
     session.install(TORCH)
-    session.install("./metatensor-core", "./metatensor-operations", "./metatensor-torch")
+    session.install(
+        "./metatensor-core", "./metatensor-operations", "./metatensor-torch"
+    )
     output = ROOT / "bench-results.jsonl"
     args = session.posargs or [
         "--only",

@@ -33,7 +33,9 @@ def block(i: int = 0, gradients: bool = True, dtype=torch.float64) -> mtt.Tensor
     with ``positions`` and ``strain`` gradients; ``i`` changes the sizes"""
     generator = torch.Generator().manual_seed(i)
     n_samples = 3 + i
-    samples = labels(["system", "atom"], [[s // 2, s % 2 + i] for s in range(n_samples)])
+    samples = labels(
+        ["system", "atom"], [[s // 2, s % 2 + i] for s in range(n_samples)]
+    )
     xyz = mtt.Labels.range("xyz", 3)
     properties = labels(["n"], [[p + i] for p in range(2 + i)])
     values = torch.rand(n_samples, 3, 2 + i, generator=generator, dtype=dtype)

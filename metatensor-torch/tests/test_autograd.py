@@ -17,7 +17,9 @@ def _tensor(first: torch.Tensor, second: torch.Tensor) -> TensorMap:
     samples_1 = Labels(
         ["system", "atom"], torch.tensor([[0, 0], [0, 1], [1, 0]], dtype=torch.int32)
     )
-    samples_2 = Labels(["system", "atom"], torch.tensor([[0, 0], [1, 1]], dtype=torch.int32))
+    samples_2 = Labels(
+        ["system", "atom"], torch.tensor([[0, 0], [1, 1]], dtype=torch.int32)
+    )
     properties = Labels.range("n", 2)
     blocks = [
         TensorBlock(first, samples_1, [], properties),
@@ -44,8 +46,12 @@ def reshaping(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     tensor = _tensor(first, second)
     moved = tensor.keys_to_properties("key")
     merged = tensor.keys_to_samples("key")
-    joined = mtt.join([tensor, mtt.multiply(tensor, 3.0)], "properties", add_dimension="t")
-    sliced = mtt.slice(joined, "samples", Labels(["atom"], torch.tensor([[0]], dtype=torch.int32)))
+    joined = mtt.join(
+        [tensor, mtt.multiply(tensor, 3.0)], "properties", add_dimension="t"
+    )
+    sliced = mtt.slice(
+        joined, "samples", Labels(["atom"], torch.tensor([[0]], dtype=torch.int32))
+    )
     return torch.cat([_values(moved), _values(merged), _values(sliced)])
 
 
@@ -66,8 +72,12 @@ def reductions(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("scripted", [False, True], ids=["eager", "scripted"])
 def test_gradcheck(function, scripted):
     generator = torch.Generator().manual_seed(3)
-    first = torch.rand(3, 2, dtype=torch.float64, generator=generator, requires_grad=True)
-    second = torch.rand(2, 2, dtype=torch.float64, generator=generator, requires_grad=True)
+    first = torch.rand(
+        3, 2, dtype=torch.float64, generator=generator, requires_grad=True
+    )
+    second = torch.rand(
+        2, 2, dtype=torch.float64, generator=generator, requires_grad=True
+    )
     if scripted:
         function = script(function)
     assert torch.autograd.gradcheck(function, (first, second))

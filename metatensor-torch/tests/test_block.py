@@ -25,7 +25,11 @@ def construct(values: torch.Tensor, samples: Labels, properties: Labels) -> Tens
     return result
 
 
-def properties(block: TensorBlock) -> Tuple[torch.Tensor, Labels, List[Labels], Labels, List[int], str, torch.device, int]:
+def properties(
+    block: TensorBlock,
+) -> Tuple[
+    torch.Tensor, Labels, List[Labels], Labels, List[int], str, torch.device, int
+]:
     return (
         block.values,
         block.samples,
@@ -38,7 +42,9 @@ def properties(block: TensorBlock) -> Tuple[torch.Tensor, Labels, List[Labels], 
     )
 
 
-def gradients(block: TensorBlock) -> Tuple[List[str], TensorBlock, bool, bool, List[str]]:
+def gradients(
+    block: TensorBlock,
+) -> Tuple[List[str], TensorBlock, bool, bool, List[str]]:
     names: List[str] = []
     for parameter, gradient in block.gradients():
         names.append(parameter + str(gradient.shape))
@@ -90,11 +96,18 @@ def test_constructor_eager_and_scripted():
 
 def test_values_share_data_and_autograd():
     values = torch.rand(3, 3, 2, dtype=torch.float64, requires_grad=True)
-    result = TensorBlock(values, labels(["s"], [[0], [1], [2]]), [Labels.range("xyz", 3)], Labels.range("p", 2))
+    result = TensorBlock(
+        values,
+        labels(["s"], [[0], [1], [2]]),
+        [Labels.range("xyz", 3)],
+        Labels.range("p", 2),
+    )
     assert result.values is values
     result.values.sum().backward()
     assert torch.equal(values.grad, torch.ones_like(values))
-    with pytest.raises(AttributeError, match="Direct assignment to `values` is not possible"):
+    with pytest.raises(
+        AttributeError, match="Direct assignment to `values` is not possible"
+    ):
         result.values = torch.zeros(3, 3, 2)
     # gradient blocks share the parent's tensors
     data = block(0)
@@ -121,12 +134,36 @@ def test_to_positional_arguments():
 @pytest.mark.parametrize(
     "values, components, message",
     [
-        (torch.zeros(3, 2), [Labels.range("xyz", 3)], "the values must have 3 dimensions for 1 components"),
-        (torch.zeros(2, 3, 2), [Labels.range("xyz", 3)], "the values shape along axis 0 is 2 but we have 3 sample label entries"),
-        (torch.zeros(3, 4, 2), [Labels.range("xyz", 3)], "the values shape along axis 1 is 4 but we have 3 entries for the 'xyz' component"),
-        (torch.zeros(3, 3, 5), [Labels.range("xyz", 3)], "the values shape along axis 2 is 5 but we have 2 property label entries"),
-        (torch.zeros(3, 3, 3, 2), [Labels.range("xyz", 3), Labels.range("xyz", 3)], "component names must be unique, got 'xyz' multiple times"),
-        (torch.zeros(3, 1, 2), [labels(["a", "b"], [[0, 0]])], "component labels must have a single dimension, got 2"),
+        (
+            torch.zeros(3, 2),
+            [Labels.range("xyz", 3)],
+            "the values must have 3 dimensions for 1 components",
+        ),
+        (
+            torch.zeros(2, 3, 2),
+            [Labels.range("xyz", 3)],
+            "the values shape along axis 0 is 2 but we have 3 sample label entries",
+        ),
+        (
+            torch.zeros(3, 4, 2),
+            [Labels.range("xyz", 3)],
+            "the values shape along axis 1 is 4 but we have 3 entries for the 'xyz' component",
+        ),
+        (
+            torch.zeros(3, 3, 5),
+            [Labels.range("xyz", 3)],
+            "the values shape along axis 2 is 5 but we have 2 property label entries",
+        ),
+        (
+            torch.zeros(3, 3, 3, 2),
+            [Labels.range("xyz", 3), Labels.range("xyz", 3)],
+            "component names must be unique, got 'xyz' multiple times",
+        ),
+        (
+            torch.zeros(3, 1, 2),
+            [labels(["a", "b"], [[0, 0]])],
+            "component labels must have a single dimension, got 2",
+        ),
     ],
 )
 def test_constructor_errors(values, components, message):
@@ -135,7 +172,9 @@ def test_constructor_errors(values, components, message):
         TensorBlock(values, samples, components, Labels.range("p", 2))
 
     def build(values: torch.Tensor, components: List[Labels]) -> TensorBlock:
-        return TensorBlock(values, Labels.range("s", 3), components, Labels.range("p", 2))
+        return TensorBlock(
+            values, Labels.range("s", 3), components, Labels.range("p", 2)
+        )
 
     with pytest.raises(torch.jit.Error, match=message):
         script(build)(values, components)
@@ -143,7 +182,9 @@ def test_constructor_errors(values, components, message):
 
 def test_type_errors():
     samples = labels(["s"], [[0]])
-    with pytest.raises(TypeError, match="`values` must be a torch.Tensor, got numpy.ndarray"):
+    with pytest.raises(
+        TypeError, match="`values` must be a torch.Tensor, got numpy.ndarray"
+    ):
         TensorBlock(torch.zeros(1, 1).numpy(), samples, [], samples)
     with pytest.raises(TypeError, match="`samples` must be metatensor.torch.Labels"):
         TensorBlock(torch.zeros(1, 1), [[0]], [], samples)
@@ -166,11 +207,31 @@ def test_gradient_errors():
     good = labels(["sample"], [[0]])
     cases = [
         ("bad/name", gradient(good), "'/' is not allowed"),
-        ("g", gradient(labels(["system"], [[0]])), "the first dimension must be 'sample'"),
-        ("g", gradient(labels(["sample"], [[7]])), "we got 7, but the values contain 3 samples"),
-        ("g", gradient(good, [Labels.range("other", 3)]), "invalid gradient components for 'g'"),
-        ("g", gradient(good, properties=Labels.range("m", 2)), "invalid gradient properties for 'g'"),
-        ("g", gradient(good, values=torch.zeros(1, 3, 2, dtype=torch.float32)), "has dtype torch.float32 but the values have torch.float64"),
+        (
+            "g",
+            gradient(labels(["system"], [[0]])),
+            "the first dimension must be 'sample'",
+        ),
+        (
+            "g",
+            gradient(labels(["sample"], [[7]])),
+            "we got 7, but the values contain 3 samples",
+        ),
+        (
+            "g",
+            gradient(good, [Labels.range("other", 3)]),
+            "invalid gradient components for 'g'",
+        ),
+        (
+            "g",
+            gradient(good, properties=Labels.range("m", 2)),
+            "invalid gradient properties for 'g'",
+        ),
+        (
+            "g",
+            gradient(good, values=torch.zeros(1, 3, 2, dtype=torch.float32)),
+            "has dtype torch.float32 but the values have torch.float64",
+        ),
     ]
     for parameter, value, message in cases:
         with pytest.raises(ValueError, match=message):  # noqa: PT012

@@ -9,7 +9,16 @@ import pathlib
 import numpy as np
 import pytest
 import torch
-from _utils import FIXTURES, JIT_WARNINGS, assert_same, block, labels, requires_fixtures, script, tensor_map
+from _utils import (
+    FIXTURES,
+    JIT_WARNINGS,
+    assert_same,
+    block,
+    labels,
+    requires_fixtures,
+    script,
+    tensor_map,
+)
 
 import metatensor
 import metatensor.torch as mtt
@@ -88,7 +97,11 @@ def test_we_read_core_files(tmp_path):
         metatensor.io.load_buffer(mtt.save_buffer(reference).numpy())
     )
     path.write_bytes(bytes(buffer))
-    for loaded in [mtt.load(path), mtt.load(str(path)), mtt.load_buffer(torch.frombuffer(bytearray(buffer), dtype=torch.uint8))]:
+    for loaded in [
+        mtt.load(path),
+        mtt.load(str(path)),
+        mtt.load_buffer(torch.frombuffer(bytearray(buffer), dtype=torch.uint8)),
+    ]:
         assert_same(loaded, reference)
         assert type(loaded.block(0).values) is torch.Tensor
 
@@ -112,7 +125,10 @@ def test_file_objects_and_labels_files(tmp_path):
 
 @requires_fixtures
 @pytest.mark.parametrize(
-    "name", sorted(p.stem for p in pathlib.Path(FIXTURES).glob("*.mts")) if os.path.isdir(FIXTURES) else []
+    "name",
+    sorted(p.stem for p in pathlib.Path(FIXTURES).glob("*.mts"))
+    if os.path.isdir(FIXTURES)
+    else [],
 )
 def test_reference_files(name):
     path = os.path.join(FIXTURES, name + ".mts")
@@ -161,7 +177,10 @@ def _check_block(loaded, expected):
     _check_labels(loaded.properties, expected["properties"])
     assert sorted(loaded.gradients_list()) == sorted(expected["gradients"])
     for parameter, gradient in expected["gradients"].items():
-        _check_block(loaded.gradient(parameter), dict(gradient, properties=expected["properties"]))
+        _check_block(
+            loaded.gradient(parameter),
+            dict(gradient, properties=expected["properties"]),
+        )
 
 
 def test_files_are_not_available_in_torchscript():
@@ -171,14 +190,19 @@ def test_files_are_not_available_in_torchscript():
     def load_file(path: str) -> TensorMap:
         return mtt.load(path)
 
-    with pytest.raises(torch.jit.Error, match="reading and writing files is not possible inside TorchScript"):
+    with pytest.raises(
+        torch.jit.Error,
+        match="reading and writing files is not possible inside TorchScript",
+    ):
         script(save_file)(tensor_map(), "file.mts")
     with pytest.raises(torch.jit.Error, match="use the buffer functions"):
         script(load_file)("file.mts")
 
 
 def test_buffer_errors():
-    with pytest.raises(TypeError, match="`buffer` must be a torch.Tensor of uint8, got bytes"):
+    with pytest.raises(
+        TypeError, match="`buffer` must be a torch.Tensor of uint8, got bytes"
+    ):
         mtt.load_buffer(b"abc")
     with pytest.raises(ValueError, match="`buffer` must be a 1-D tensor of uint8"):
         mtt.load_buffer(torch.zeros(3))
@@ -189,5 +213,8 @@ def test_buffer_errors():
     truncated = mtt.save_buffer(tensor_map())[:-10]
     with pytest.raises(torch.jit.Error, match="serialization format error"):
         script(load_tensor)(truncated)
-    with pytest.raises(TypeError, match="`data` must be metatensor.torch Labels, TensorBlock or TensorMap"):
+    with pytest.raises(
+        TypeError,
+        match="`data` must be metatensor.torch Labels, TensorBlock or TensorMap",
+    ):
         mtt.save_buffer(metatensor.Labels.single())

@@ -37,7 +37,9 @@ def entries(labels: Labels) -> Tuple[LabelsEntry, LabelsEntry, torch.Tensor, str
     return labels[1], labels.entry(-1), labels.column("b"), labels.entry(0).print()
 
 
-def entry_api(labels: Labels) -> Tuple[List[str], torch.Tensor, int, int, int, bool, bool]:
+def entry_api(
+    labels: Labels,
+) -> Tuple[List[str], torch.Tensor, int, int, int, bool, bool]:
     entry = labels.entry(1)
     other = LabelsEntry(["a", "b"], torch.tensor([1, 2], dtype=torch.int32))
     return (
@@ -76,9 +78,16 @@ def set_operations(
     return union, union_1, union_2, common, common_1, common_2
 
 
-def difference(labels: Labels, other: Labels) -> Tuple[Labels, Labels, torch.Tensor, Labels]:
+def difference(
+    labels: Labels, other: Labels
+) -> Tuple[Labels, Labels, torch.Tensor, Labels]:
     rest, mapping = labels.difference_and_mapping(other)
-    return labels.difference(other), rest, mapping, labels.union(other).intersection(other)
+    return (
+        labels.difference(other),
+        rest,
+        mapping,
+        labels.union(other).intersection(other),
+    )
 
 
 def selections(labels: Labels) -> List[torch.Tensor]:
@@ -140,7 +149,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(
-    "function, arguments", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)]
+    "function, arguments",
+    CASES,
+    ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)],
 )
 def test_eager_and_scripted(function, arguments):
     if function is not construct:
@@ -211,7 +222,9 @@ def test_same_results_as_core():
         union, u1, u2 = first.union_and_mapping(second)
         common, c1, c2 = first.intersection_and_mapping(second)
         rest, d = first.difference_and_mapping(second)
-        selected = first.select(Labels(["b"], torch.tensor([[3], [4]], dtype=torch.int32)))
+        selected = first.select(
+            Labels(["b"], torch.tensor([[3], [4]], dtype=torch.int32))
+        )
         return [union.values, u1, u2, common.values, c1, c2, rest.values, d, selected]
 
     scripted = operations(first, second)
@@ -235,16 +248,41 @@ def scripted_constructor(names: List[str], values: torch.Tensor) -> Labels:
 @pytest.mark.parametrize(
     "names, values, error, message",
     [
-        (["a"], torch.tensor([[0], [0]]), ValueError, r"can not have the same label entry multiple times: \[0\] is already present"),
-        (["a", "a"], torch.tensor([[0, 1]]), ValueError, "label dimensions must be unique, got 'a' multiple times"),
+        (
+            ["a"],
+            torch.tensor([[0], [0]]),
+            ValueError,
+            r"can not have the same label entry multiple times: \[0\] is already present",
+        ),
+        (
+            ["a", "a"],
+            torch.tensor([[0, 1]]),
+            ValueError,
+            "label dimensions must be unique, got 'a' multiple times",
+        ),
         (["1a"], torch.tensor([[0]]), ValueError, "'1a' is not a valid label name"),
         (["a-b"], torch.tensor([[0]]), ValueError, "'a-b' is not a valid label name"),
         (["é"], torch.tensor([[0]]), ValueError, "'é' is not a valid label name"),
         ([""], torch.tensor([[0]]), ValueError, "'' is not a valid label name"),
-        (["a"], torch.tensor([[0.5]]), TypeError, "Labels values must be convertible to integers"),
-        (["a"], torch.tensor([[2**40]]), ValueError, "Labels values must fit in 32-bit integers, got 1099511627776"),
+        (
+            ["a"],
+            torch.tensor([[0.5]]),
+            TypeError,
+            "Labels values must be convertible to integers",
+        ),
+        (
+            ["a"],
+            torch.tensor([[2**40]]),
+            ValueError,
+            "Labels values must fit in 32-bit integers, got 1099511627776",
+        ),
         (["a", "b"], torch.tensor([[0]]), ValueError, "2"),
-        (["a"], torch.tensor([[0.0]], requires_grad=True), (TypeError, ValueError), "integers|gradients"),
+        (
+            ["a"],
+            torch.tensor([[0.0]], requires_grad=True),
+            (TypeError, ValueError),
+            "integers|gradients",
+        ),
     ],
 )
 def test_constructor_errors(names, values, error, message):
@@ -255,21 +293,36 @@ def test_constructor_errors(names, values, error, message):
 
 
 def test_eager_errors():
-    with pytest.raises(TypeError, match="Labels values must be a torch.Tensor, got numpy.ndarray"):
+    with pytest.raises(
+        TypeError, match="Labels values must be a torch.Tensor, got numpy.ndarray"
+    ):
         Labels(["a"], VALUES.numpy())
     first = labels(["a", "b"], [[0, 1]])
-    with pytest.raises(ValueError, match="can not take the union of these Labels: they have different names"):
+    with pytest.raises(
+        ValueError,
+        match="can not take the union of these Labels: they have different names",
+    ):
         first.union(labels(["a", "c"], [[0, 1]]))
     with pytest.raises(TypeError, match="`other` must be metatensor.torch.Labels"):
         first.union(metatensor.Labels(["a", "b"], VALUES.numpy()))
-    with pytest.raises(ValueError, match="'c' not found in the dimensions of these Labels"):
+    with pytest.raises(
+        ValueError, match="'c' not found in the dimensions of these Labels"
+    ):
         first.column("c")
-    with pytest.raises(ValueError, match="'x' in selection is not part of these Labels"):
+    with pytest.raises(
+        ValueError, match="'x' in selection is not part of these Labels"
+    ):
         first.select(labels(["x"], [[0]]))
     with pytest.raises(TypeError, match="Labels can only be indexed by int"):
         first[0.5]
-    with pytest.raises(ValueError, match="can not have the same label entry multiple times"):
-        first.append("c", torch.tensor([1])).remove("c").append("c", torch.tensor([2])).insert(0, "d", torch.tensor([0])).remove("d").union(first.append("c", torch.tensor([3]))).remove("c")
+    with pytest.raises(
+        ValueError, match="can not have the same label entry multiple times"
+    ):
+        first.append("c", torch.tensor([1])).remove("c").append(
+            "c", torch.tensor([2])
+        ).insert(0, "d", torch.tensor([0])).remove("d").union(
+            first.append("c", torch.tensor([3]))
+        ).remove("c")
     with pytest.raises(IndexError, match="can not insert a dimension at index 5"):
         first.insert(5, "c", torch.tensor([1]))
     with pytest.raises(ValueError, match="must be a permutation of 0..1"):

@@ -85,7 +85,10 @@ def creation(t: TensorMap) -> List[TensorMap]:
 
 
 def creation_blocks(t: TensorMap) -> List[TensorBlock]:
-    return [mtt.zeros_like_block(t.block(1)), mtt.ones_like_block(t.block(2), "positions")]
+    return [
+        mtt.zeros_like_block(t.block(1)),
+        mtt.ones_like_block(t.block(2), "positions"),
+    ]
 
 
 def random_and_empty(t: TensorMap) -> List[List[int]]:
@@ -101,7 +104,10 @@ def random_and_empty(t: TensorMap) -> List[List[int]]:
 
 def block_from_array(t: TensorMap) -> List[TensorBlock]:
     array = t.block(0).values
-    return [mtt.block_from_array(array), mtt.block_from_array(array, ["s"], ["c"], ["p"])]
+    return [
+        mtt.block_from_array(array),
+        mtt.block_from_array(array, ["s"], ["c"], ["p"]),
+    ]
 
 
 def comparisons(t: TensorMap) -> List[bool]:
@@ -116,7 +122,9 @@ def comparisons(t: TensorMap) -> List[bool]:
         mtt.allclose_block(b, other.block(0)),
         mtt.equal_metadata(t, other),
         mtt.equal_metadata(t, mtt.sum_over_samples(t, "atom"), check=["properties"]),
-        mtt.equal_metadata_block(b, t.block(1), check="components", check_gradients=False),
+        mtt.equal_metadata_block(
+            b, t.block(1), check="components", check_gradients=False
+        ),
     ]
 
 
@@ -135,7 +143,9 @@ def dimensions(t: TensorMap) -> List[TensorMap]:
     return [
         mtt.append_dimension(t, "samples", "new", 3),
         mtt.insert_dimension(t, "keys", 1, "new", torch.tensor([4, 5, 6])),
-        mtt.remove_dimension(mtt.append_dimension(t, "properties", "x", 0), "properties", "x"),
+        mtt.remove_dimension(
+            mtt.append_dimension(t, "properties", "x", 0), "properties", "x"
+        ),
         mtt.rename_dimension(t, "samples", "atom", "center"),
         mtt.permute_dimensions(t, "samples", [1, 0]),
     ]
@@ -145,7 +155,23 @@ def join(t: TensorMap) -> List[TensorMap]:
     return [
         mtt.join([t, t], "properties", add_dimension="tensor"),
         mtt.join([t, t], "samples", add_dimension="tensor"),
-        mtt.join([t, mtt.drop_blocks(t, t.keys.difference(Labels(["key_a", "key_b"], torch.tensor([[0, 0]], dtype=torch.int32))))], "samples", "union", "tensor"),
+        mtt.join(
+            [
+                t,
+                mtt.drop_blocks(
+                    t,
+                    t.keys.difference(
+                        Labels(
+                            ["key_a", "key_b"],
+                            torch.tensor([[0, 0]], dtype=torch.int32),
+                        )
+                    ),
+                ),
+            ],
+            "samples",
+            "union",
+            "tensor",
+        ),
     ]
 
 
@@ -178,18 +204,28 @@ def slice_and_split_blocks(t: TensorMap) -> List[List[TensorBlock]]:
 
 def selection(t: TensorMap) -> List[TensorMap]:
     keys = Labels(["key_b"], torch.tensor([[0]], dtype=torch.int32))
-    sliced = mtt.slice(t, "samples", Labels(["system"], torch.tensor([[1]], dtype=torch.int32)))
+    sliced = mtt.slice(
+        t, "samples", Labels(["system"], torch.tensor([[1]], dtype=torch.int32))
+    )
     return [
         mtt.drop_blocks(t, keys),
         mtt.filter_blocks(t, keys, copy=True),
-        mtt.drop_empty_blocks(mtt.slice(t, "samples", Labels(["atom"], torch.tensor([[3]], dtype=torch.int32)))),
+        mtt.drop_empty_blocks(
+            mtt.slice(
+                t, "samples", Labels(["atom"], torch.tensor([[3]], dtype=torch.int32))
+            )
+        ),
         mtt.drop_empty_blocks(sliced, True),
     ]
 
 
 def sorting(t: TensorMap) -> List[TensorMap]:
     shuffled = mtt.permute_dimensions(t, "samples", [1, 0])
-    return [mtt.sort(shuffled), mtt.sort(shuffled, "samples", descending=True), mtt.sort(t, ["keys", "properties"])]
+    return [
+        mtt.sort(shuffled),
+        mtt.sort(shuffled, "samples", descending=True),
+        mtt.sort(t, ["keys", "properties"]),
+    ]
 
 
 def sort_block(t: TensorMap) -> TensorBlock:
@@ -245,11 +281,36 @@ def solve(t: TensorMap) -> TensorMap:
 
 
 FUNCTIONS = [
-    add, subtract, multiply, divide, pow, abs, dot, reductions, block_reductions,
-    creation, creation_blocks, random_and_empty, block_from_array, comparisons,
-    comparisons_raise, dimensions, join, join_blocks, slicing, splitting,
-    slice_and_split_blocks, selection, sorting, sort_block, unique_metadata, one_hot,
-    array_flags, array_flags_blocks, linear_algebra, solve,
+    add,
+    subtract,
+    multiply,
+    divide,
+    pow,
+    abs,
+    dot,
+    reductions,
+    block_reductions,
+    creation,
+    creation_blocks,
+    random_and_empty,
+    block_from_array,
+    comparisons,
+    comparisons_raise,
+    dimensions,
+    join,
+    join_blocks,
+    slicing,
+    splitting,
+    slice_and_split_blocks,
+    selection,
+    sorting,
+    sort_block,
+    unique_metadata,
+    one_hot,
+    array_flags,
+    array_flags_blocks,
+    linear_algebra,
+    solve,
 ]
 
 
@@ -272,7 +333,12 @@ def test_eager_and_scripted(function):
 def test_every_operation_is_tested():
     with open(__file__) as file:
         source = file.read()
-    not_operations = {"NotEqualError", "checks_enabled", "unsafe_enable_checks", "unsafe_disable_checks"}
+    not_operations = {
+        "NotEqualError",
+        "checks_enabled",
+        "unsafe_enable_checks",
+        "unsafe_disable_checks",
+    }
     for name in metatensor_operations.__all__:
         if name.startswith("__") or name in not_operations:
             continue

@@ -3,7 +3,6 @@
 import subprocess
 import sys
 
-import pytest
 import torch
 from _utils import JIT_WARNINGS
 
@@ -70,4 +69,7 @@ def test_import_fails_with_core_out_of_range():
         text=True,
         timeout=300,
     )
-    assert "metatensor-torch needs metatensor-core >=0.2.0,<0.3.0, but 0.3.1 is installed" in result.stdout, result.stderr
+    assert (
+        "metatensor-torch needs metatensor-core >=0.2.0,<0.3.0, but 0.3.1 is installed"
+        in result.stdout
+    ), result.stderr

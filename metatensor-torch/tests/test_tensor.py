@@ -14,7 +14,9 @@ from metatensor.torch import Labels, LabelsEntry, TensorBlock, TensorMap
 pytestmark = JIT_WARNINGS
 
 
-def properties(tensor: TensorMap) -> Tuple[Labels, int, List[str], List[str], List[str], str, torch.device]:
+def properties(
+    tensor: TensorMap,
+) -> Tuple[Labels, int, List[str], List[str], List[str], str, torch.device]:
     return (
         tensor.keys,
         len(tensor),
@@ -85,7 +87,10 @@ def keys_to_properties_entries(tensor: TensorMap) -> TensorMap:
 
 
 def components_to_properties(tensor: TensorMap) -> List[TensorMap]:
-    return [tensor.components_to_properties("xyz"), tensor.components_to_properties(["xyz"])]
+    return [
+        tensor.components_to_properties("xyz"),
+        tensor.components_to_properties(["xyz"]),
+    ]
 
 
 def info(tensor: TensorMap) -> Tuple[Dict[str, str], Optional[str], Optional[str]]:
@@ -154,7 +159,11 @@ def test_expected_results():
     assert tensor.blocks(key_b=0) == [tensor.block_by_id(0), tensor.block_by_id(1)]
     assert tensor.blocks(key_b=7) == []
     assert list(tensor) == tensor.blocks()
-    assert [key.values.tolist() for key, _ in tensor.items()] == [[0, 0], [1, 0], [0, 1]]
+    assert [key.values.tolist() for key, _ in tensor.items()] == [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+    ]
 
     merged = tensor.keys_to_samples("key_b")
     assert merged.keys.names == ["key_a"]
@@ -183,7 +192,7 @@ def test_python_protocols():
     assert mtt.equal(tensor + tensor, tensor * 2)
     assert mtt.allclose(-tensor, tensor * -1)
     assert mtt.allclose((tensor - tensor) / (tensor + 1.0), tensor * 0)
-    assert mtt.allclose(tensor ** 2, tensor * tensor)
+    assert mtt.allclose(tensor**2, tensor * tensor)
 
 
 def test_to_positional_arguments():
@@ -191,65 +200,119 @@ def test_to_positional_arguments():
     converted = tensor.to("cpu", torch.float32)
     assert converted.dtype == torch.float32
     assert converted.info() == {"unit": "eV"}
-    assert tensor.to(torch.float16).block(1).gradient("positions").values.dtype == torch.float16
+    assert (
+        tensor.to(torch.float16).block(1).gradient("positions").values.dtype
+        == torch.float16
+    )
 
 
 def test_selection_errors():
     tensor = tensor_map()
-    with pytest.raises(ValueError, match=r"couldn't find any block matching \(key_a=5\)"):
+    with pytest.raises(
+        ValueError, match=r"couldn't find any block matching \(key_a=5\)"
+    ):
         tensor.block(key_a=5)
-    with pytest.raises(ValueError, match=r"more than one block matched \(key_b=0\), use `TensorMap.blocks`"):
+    with pytest.raises(
+        ValueError,
+        match=r"more than one block matched \(key_b=0\), use `TensorMap.blocks`",
+    ):
         tensor.block(key_b=0)
     with pytest.raises(ValueError, match="there are no blocks in this TensorMap"):
         TensorMap(Labels.empty(["k"]), []).block()
-    with pytest.raises(IndexError, match="block index 5 is out of bounds for a TensorMap with 3 blocks"):
+    with pytest.raises(
+        IndexError, match="block index 5 is out of bounds for a TensorMap with 3 blocks"
+    ):
         tensor.block(5)
-    with pytest.raises(TypeError, match="the values in a block selection must be integers, got 0.5 for 'key_a'"):
+    with pytest.raises(
+        TypeError,
+        match="the values in a block selection must be integers, got 0.5 for 'key_a'",
+    ):
         tensor.block(key_a=0.5)
-    with pytest.raises(TypeError, match="either as an argument or as keyword arguments"):
+    with pytest.raises(
+        TypeError, match="either as an argument or as keyword arguments"
+    ):
         tensor.block({"key_a": 0}, key_b=1)
-    with pytest.raises(TypeError, match="block selection must be an int, Labels, LabelsEntry or a dict"):
+    with pytest.raises(
+        TypeError, match="block selection must be an int, Labels, LabelsEntry or a dict"
+    ):
         tensor.block("key_a")
 
     def select(tensor: TensorMap, selection: Dict[str, int]) -> TensorBlock:
         return tensor.block(selection)
 
-    with pytest.raises(torch.jit.Error, match=r"couldn't find any block matching \(key_a=5\)"):
+    with pytest.raises(
+        torch.jit.Error, match=r"couldn't find any block matching \(key_a=5\)"
+    ):
         script(select)(tensor, {"key_a": 5})
 
 
 def test_constructor_errors():
     keys = labels(["k"], [[0], [1]])
-    with pytest.raises(ValueError, match="expected the same number of blocks and keys, got 1 blocks and 2 keys"):
+    with pytest.raises(
+        ValueError,
+        match="expected the same number of blocks and keys, got 1 blocks and 2 keys",
+    ):
         TensorMap(keys, [block(0)])
-    with pytest.raises(ValueError, match="got blocks with different dtypes, at least torch.float64 and torch.float32"):
+    with pytest.raises(
+        ValueError,
+        match="got blocks with different dtypes, at least torch.float64 and torch.float32",
+    ):
         TensorMap(keys, [block(0), block(1, dtype=torch.float32)])
     with pytest.raises(ValueError, match="all blocks must have the same gradients"):
         TensorMap(keys, [block(0), block(1, gradients=False)])
     renamed = TensorBlock(
         torch.zeros(1, 1), labels(["other"], [[0]]), [], Labels.range("n", 1)
     )
-    with pytest.raises(ValueError, match=r"all blocks must have the same sample names, got \['system', 'atom'\] and \['other'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"all blocks must have the same sample names, got \['system', 'atom'\] and \['other'\]",
+    ):
         TensorMap(keys, [block(0, gradients=False).to(torch.float32), renamed])
-    with pytest.raises(TypeError, match="`blocks` must contain metatensor.torch.TensorBlock"):
+    with pytest.raises(
+        TypeError, match="`blocks` must contain metatensor.torch.TensorBlock"
+    ):
         TensorMap(keys, [block(0), "block"])
 
 
 def test_keys_to_errors():
     tensor = tensor_map()
-    with pytest.raises(ValueError, match="'missing' in `keys_to_move` is not part of the keys"):
+    with pytest.raises(
+        ValueError, match="'missing' in `keys_to_move` is not part of the keys"
+    ):
         tensor.keys_to_samples("missing")
 
     def move(tensor: TensorMap, names: List[str]) -> TensorMap:
         return tensor.keys_to_samples(names)
 
-    with pytest.raises(torch.jit.Error, match="'missing' in `keys_to_move` is not part of the keys"):
+    with pytest.raises(
+        torch.jit.Error, match="'missing' in `keys_to_move` is not part of the keys"
+    ):
         script(move)(tensor, ["missing"])
-    with pytest.raises(torch.jit.Error, match="can not merge blocks with different components"):
-        script(move)(tensor.components_to_properties("xyz").keys_to_properties("key_a").keys_to_samples("key_b").components_to_properties("xyz") if False else _different_components(), ["k"])
+    with pytest.raises(
+        torch.jit.Error, match="can not merge blocks with different components"
+    ):
+        script(move)(
+            tensor.components_to_properties("xyz")
+            .keys_to_properties("key_a")
+            .keys_to_samples("key_b")
+            .components_to_properties("xyz")
+            if False
+            else _different_components(),
+            ["k"],
+        )
 
 
 def _different_components() -> TensorMap:
-    first = TensorBlock(torch.zeros(1, 2, 1), labels(["s"], [[0]]), [Labels.range("c", 2)], Labels.range("n", 1))
-    second = TensorBlock(torch.zeros(1, 3, 1), labels(["s"], [[0]]), [Labels.range("c", 3)], Labels.range("n", 1))
+    first = TensorBlock(
+        torch.zeros(1, 2, 1),
+        labels(["s"], [[0]]),
+        [Labels.range("c", 2)],
+        Labels.range("n", 1),
+    )
+    second = TensorBlock(
+        torch.zeros(1, 3, 1),
+        labels(["s"], [[0]]),
+        [Labels.range("c", 3)],
+        Labels.range("n", 1),
+    )
     return TensorMap(labels(["k"], [[0], [1]]), [first, second])

@@ -9,18 +9,18 @@ runs wherever libtorch runs, without this package.
 
 import sys
 
-import metatensor
 import torch
 
+import metatensor
+
 # fails with installation instructions when metatensor-core is out of range
-from . import _version_check  # noqa: F401, I001
-
-
+from . import (  # noqa: E402
+    _backend,
+    _eager,
+    _python_api,
+    _version_check,  # noqa: F401, I001
+)
 from ._block import TensorBlock, dtype_name  # noqa: E402
-from ._labels import Labels, LabelsEntry  # noqa: E402
-from ._tensor import TensorMap  # noqa: E402
-
-from . import _backend, _eager, _python_api  # noqa: E402
 from ._io import (  # noqa: E402
     load,
     load_block,
@@ -31,6 +31,8 @@ from ._io import (  # noqa: E402
     save,
     save_buffer,
 )
+from ._labels import Labels, LabelsEntry  # noqa: E402
+from ._tensor import TensorMap  # noqa: E402
 from ._version import __version__  # noqa: E402
 
 _eager.bind(Labels, LabelsEntry, TensorBlock, TensorMap)

@@ -176,10 +176,21 @@ def _describe(
     sizes: List[str] = []
     for component in components:
         sizes.append(str(len(component)))
-    text = title + "\n    samples (" + str(len(samples)) + "): " + names_text(samples.names)
+    text = (
+        title
+        + "\n    samples ("
+        + str(len(samples))
+        + "): "
+        + names_text(samples.names)
+    )
     text += "\n    components (" + ", ".join(sizes) + "): "
     text += names_text(_component_names(components))
-    text += "\n    properties (" + str(len(properties)) + "): " + names_text(properties.names)
+    text += (
+        "\n    properties ("
+        + str(len(properties))
+        + "): "
+        + names_text(properties.names)
+    )
     if len(gradients) == 0:
         text += "\n    gradients: None"
     else:
@@ -217,7 +228,9 @@ def _check_arrays(arrays: Optional[str]):
         )
 
 
-def _device_or_none(device: Optional[Union[torch.device, str]]) -> Optional[torch.device]:
+def _device_or_none(
+    device: Optional[Union[torch.device, str]],
+) -> Optional[torch.device]:
     if device is None:
         return None
     if isinstance(device, str):
@@ -325,7 +338,9 @@ class TensorBlock:
             )
         if parameter in self._gradient_parameters:
             raise ValueError(
-                "gradient with respect to '" + parameter + "' already exists for this block"
+                "gradient with respect to '"
+                + parameter
+                + "' already exists for this block"
             )
         if len(gradient._gradient_parameters) != 0:
             raise ValueError(
@@ -417,7 +432,7 @@ class TensorBlock:
 
     def gradients(self) -> List[Tuple[str, "TensorBlock"]]:
         """``(parameter, gradient)`` pairs, in insertion order"""
-        result: List[Tuple[str, "TensorBlock"]] = []
+        result: List[Tuple[str, TensorBlock]] = []
         for i in range(len(self._gradient_parameters)):
             result.append((self._gradient_parameters[i], self._gradient_block(i)))
         return result
@@ -426,7 +441,11 @@ class TensorBlock:
     # copies and conversions
 
     def _with_values(
-        self, values: torch.Tensor, gradients: List[torch.Tensor], device: Optional[torch.device], non_blocking: bool
+        self,
+        values: torch.Tensor,
+        gradients: List[torch.Tensor],
+        device: Optional[torch.device],
+        non_blocking: bool,
     ) -> "TensorBlock":
         """A block with new values and gradient values, and the labels moved to
         ``device`` (when given)"""
@@ -435,7 +454,10 @@ class TensorBlock:
         for component in self._components:
             components.append(_labels_to(component, device, non_blocking))
         block = TensorBlock(
-            values, _labels_to(self._samples, device, non_blocking), components, properties
+            values,
+            _labels_to(self._samples, device, non_blocking),
+            components,
+            properties,
         )
         for i in range(len(self._gradient_parameters)):
             gradient_components: List[Labels] = []
@@ -488,7 +510,9 @@ class TensorBlock:
             return _eager.save(path, self)
         raise ValueError(paths_error())
 
-    def _members(self, prefix: str, names: List[str], members: List[List[torch.Tensor]]):
+    def _members(
+        self, prefix: str, names: List[str], members: List[List[torch.Tensor]]
+    ):
         """Add the archive members of this block to ``names`` and ``members``"""
         names.append(prefix + "values.npy")
         members.append(_mts.npy_array(self._values))
@@ -506,7 +530,9 @@ class TensorBlock:
             names.append(gradient_prefix + "values.npy")
             members.append(_mts.npy_array(gradient._values))
             names.append(gradient_prefix + "samples.npy")
-            members.append(_mts.npy_labels(gradient._samples.names, gradient._samples.values))
+            members.append(
+                _mts.npy_labels(gradient._samples.names, gradient._samples.values)
+            )
             for i in range(len(gradient._components)):
                 component = gradient._components[i]
                 names.append(gradient_prefix + "components/" + str(i) + ".npy")

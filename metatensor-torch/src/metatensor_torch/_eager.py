@@ -30,6 +30,7 @@ def bind(labels, entry, block, tensor):
     global Labels, LabelsEntry, TensorBlock, TensorMap
     Labels, LabelsEntry, TensorBlock, TensorMap = labels, entry, block, tensor
 
+
 # ==================================================================================== #
 #                                        Labels                                        #
 # ==================================================================================== #

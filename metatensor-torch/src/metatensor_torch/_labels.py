@@ -83,7 +83,9 @@ def _int32_values(values: torch.Tensor, n_names: int) -> torch.Tensor:
     return values.to(torch.int32).contiguous().clone()
 
 
-def _format_table(names: List[str], values: torch.Tensor, max_entries: int, indent: int):
+def _format_table(
+    names: List[str], values: torch.Tensor, max_entries: int, indent: int
+):
     """Columns right-aligned under ``names``; with more than ``max_entries`` rows
     (and ``max_entries >= 0``), the middle ones are replaced by ``...``"""
     n = values.shape[0]
@@ -472,7 +474,9 @@ class Labels:
             return _eager.set_operation(self, other, "difference_and_mapping")
         self._check_set_operation(other, "difference")
         device = self._values.device
-        kept = torch.nonzero(_rows.positions(other._values, self._values) < 0).reshape(-1)
+        kept = torch.nonzero(_rows.positions(other._values, self._values) < 0).reshape(
+            -1
+        )
         difference = Labels(self._names, self._values[kept], True)
         mapping = torch.full([len(self)], -1, dtype=torch.int64, device=device)
         mapping[kept] = torch.arange(kept.shape[0], device=device)
@@ -497,7 +501,9 @@ class Labels:
             positions = _rows.positions(self._values, values)
             return positions[positions >= 0]
         if len(names) == 0:
-            return torch.arange(len(self), dtype=torch.int64, device=self._values.device)
+            return torch.arange(
+                len(self), dtype=torch.int64, device=self._values.device
+            )
         columns: List[int] = []
         for name in names:
             found = -1
@@ -610,7 +616,9 @@ class Labels:
         names = self._names[:index] + [new] + self._names[index + 1 :]
         return Labels(names, self._values, True)
 
-    def to(self, device: Union[torch.device, str], non_blocking: bool = False) -> "Labels":
+    def to(
+        self, device: Union[torch.device, str], non_blocking: bool = False
+    ) -> "Labels":
         """These Labels with their values on ``device``"""
         values = self._values.to(device=_device(device), non_blocking=non_blocking)
         if values is self._values:

@@ -77,7 +77,9 @@ def positions(haystack: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
     if haystack.shape[1] == 0:
         return torch.zeros([queries.shape[0]], dtype=torch.int64, device=device)
     _, inverse = unique_rows(torch.cat([haystack, queries.to(haystack.device)]))
-    lookup = torch.full([n + queries.shape[0]], -1, dtype=torch.int64, device=haystack.device)
+    lookup = torch.full(
+        [n + queries.shape[0]], -1, dtype=torch.int64, device=haystack.device
+    )
     lookup[inverse[:n]] = torch.arange(n, device=haystack.device)
     return lookup[inverse[n:]].to(device)
 

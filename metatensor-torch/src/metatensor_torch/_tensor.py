@@ -7,7 +7,6 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 
 from . import _eager, _mts, _rows
-from ._jit import no_deprecation_warning
 from ._block import (
     TensorBlock,
     _check_arrays,
@@ -17,6 +16,7 @@ from ._block import (
     block_from_members,
     dtype_name,
 )
+from ._jit import no_deprecation_warning
 from ._labels import (
     Labels,
     LabelsEntry,
@@ -88,7 +88,9 @@ def _names_to_move(
     else:
         names = keys_to_move
     if len(names) == 0:
-        raise ValueError("`keys_to_move` in " + function + " must name at least one key")
+        raise ValueError(
+            "`keys_to_move` in " + function + " must name at least one key"
+        )
     for i in range(len(names)):
         if _index_of(keys.names, names[i]) < 0:
             raise ValueError(
@@ -99,7 +101,9 @@ def _names_to_move(
                 + names_text(keys.names)
             )
         if _index_of(names, names[i]) != i:
-            raise ValueError("`keys_to_move` in " + function + " contains duplicated names")
+            raise ValueError(
+                "`keys_to_move` in " + function + " contains duplicated names"
+            )
     if len(keys) == 0:
         raise ValueError("can not call " + function + " on a TensorMap without blocks")
     return names, entries
@@ -222,7 +226,9 @@ def _merge_samples(
             )
             gradient_samples.append(array)
             gradient_arrays.append(gradients[j].values)
-        merged_gradient, gradient_position = _rows.sort_plan(torch.cat(gradient_samples), sort)
+        merged_gradient, gradient_position = _rows.sort_plan(
+            torch.cat(gradient_samples), sort
+        )
         gradient_values = _merge_rows(
             gradient_arrays, gradient_position, columns, len(properties), 0.0
         )
@@ -455,7 +461,9 @@ def _components_to_properties(block: TensorBlock, dimensions: List[str]) -> Tens
         )
         result.add_gradient(
             parameter,
-            TensorBlock(gradient_values, gradient.samples, gradient_components, properties),
+            TensorBlock(
+                gradient_values, gradient.samples, gradient_components, properties
+            ),
         )
     return result
 
@@ -541,7 +549,9 @@ def _read_map(
     """Keys, blocks and info of a TensorMap saved in ``buffer``"""
     members = _mts.read_zip(buffer)
     if "keys.npy" not in members:
-        raise ValueError("serialization format error: missing 'keys.npy' in the archive")
+        raise ValueError(
+            "serialization format error: missing 'keys.npy' in the archive"
+        )
     names, values = _mts.load_npy_labels(members["keys.npy"])
     keys = Labels(names, values, False)
     blocks: List[TensorBlock] = []
@@ -554,7 +564,7 @@ def _read_map(
 
 
 def _selection_text(
-    selection: Union[None, int, Labels, LabelsEntry, Dict[str, int]]
+    selection: Union[None, int, Labels, LabelsEntry, Dict[str, int]],
 ) -> str:
     if selection is None:
         return "None"
@@ -746,7 +756,9 @@ class TensorMap:
         values. The moved dimensions are appended to the sample names; properties
         missing from some merged blocks are filled with ``fill_value``."""
         if not torch.jit.is_scripting():
-            return _eager.keys_to(self, "keys_to_samples", keys_to_move, fill_value, sort_samples)
+            return _eager.keys_to(
+                self, "keys_to_samples", keys_to_move, fill_value, sort_samples
+            )
         names, entries = _names_to_move(self._keys, keys_to_move, "keys_to_samples")
         if entries is not None:
             raise ValueError(
@@ -760,7 +772,9 @@ class TensorMap:
             for i in group:
                 merged.append(self._blocks[i])
             blocks.append(
-                _merge_samples(merged, _select_rows(moved, group), names, fill_value, sort_samples)
+                _merge_samples(
+                    merged, _select_rows(moved, group), names, fill_value, sort_samples
+                )
             )
         return self._with_blocks(new_keys, blocks)
 
@@ -776,7 +790,9 @@ class TensorMap:
         dimensions are prepended to the property names; samples missing from some
         merged blocks are filled with ``fill_value``."""
         if not torch.jit.is_scripting():
-            return _eager.keys_to(self, "keys_to_properties", keys_to_move, fill_value, sort_samples)
+            return _eager.keys_to(
+                self, "keys_to_properties", keys_to_move, fill_value, sort_samples
+            )
         names, entries = _names_to_move(self._keys, keys_to_move, "keys_to_properties")
         new_keys, groups, moved = _group_blocks(self._keys, names)
         blocks: List[TensorBlock] = []
@@ -786,7 +802,12 @@ class TensorMap:
                 merged.append(self._blocks[i])
             blocks.append(
                 _merge_properties(
-                    merged, _select_rows(moved, group), names, entries, fill_value, sort_samples
+                    merged,
+                    _select_rows(moved, group),
+                    names,
+                    entries,
+                    fill_value,
+                    sort_samples,
                 )
             )
         return self._with_blocks(new_keys, blocks)
@@ -799,10 +820,14 @@ class TensorMap:
         if isinstance(dimensions, str):
             dimensions = [dimensions]
         if len(dimensions) == 0:
-            raise ValueError("`dimensions` in components_to_properties can not be empty")
+            raise ValueError(
+                "`dimensions` in components_to_properties can not be empty"
+            )
         for i in range(len(dimensions)):
             if _index_of(dimensions, dimensions[i]) != i:
-                raise ValueError("`dimensions` in components_to_properties has duplicates")
+                raise ValueError(
+                    "`dimensions` in components_to_properties has duplicates"
+                )
         blocks: List[TensorBlock] = []
         for block in self._blocks:
             blocks.append(_components_to_properties(block, dimensions))
