@@ -432,7 +432,8 @@ class TensorBlock:
 
     def gradients(self) -> List[Tuple[str, "TensorBlock"]]:
         """``(parameter, gradient)`` pairs, in insertion order"""
-        result: List[Tuple[str, TensorBlock]] = []
+        # quoted: the class is still being compiled here
+        result: List[Tuple[str, "TensorBlock"]] = []  # noqa: UP037
         for i in range(len(self._gradient_parameters)):
             result.append((self._gradient_parameters[i], self._gradient_block(i)))
         return result
