@@ -118,6 +118,9 @@ def test_file_objects_and_labels_files(tmp_path):
     assert os.path.exists(path), "the file name must be used as given"
     assert mtt.load_labels(path) == labels_data
     assert Labels.load(path) == labels_data
+    other = tmp_path / "labels.bin"
+    mtt.save(other, labels_data)
+    assert other.exists(), "no extension must be added"
     data.save(str(tmp_path / "block.mts"))
     assert_same(TensorBlock.load(str(tmp_path / "block.mts")), data)
     assert_same(TensorMap.load_buffer(tensor_map().save_buffer()), tensor_map())

@@ -539,11 +539,13 @@ class TensorBlock:
                 names.append(gradient_prefix + "components/" + str(i) + ".npy")
                 members.append(_mts.npy_labels(component.names, component.values))
 
-    def _read_gradients(self, members: Dict[str, torch.Tensor], prefix: str):
-        """Add the gradients stored under ``prefix`` in the archive ``members``"""
-        for parameter in _archive_gradients(members, prefix):
+    def _read_gradients(
+        self, arrays: Dict[str, torch.Tensor], labels: Dict[str, Labels], prefix: str
+    ):
+        """Add the gradients stored under ``prefix`` in a decoded archive"""
+        for parameter in _archive_gradients(arrays, prefix):
             values, samples, components = _read_parts(
-                members, prefix + "gradients/" + parameter + "/"
+                arrays, labels, prefix + "gradients/" + parameter + "/"
             )
             gradient = TensorBlock(values, samples, components, self._properties)
             self.add_gradient(parameter, gradient)
@@ -569,11 +571,11 @@ class TensorBlock:
         """Load a block from a buffer made by :py:meth:`TensorBlock.save_buffer`"""
         if not torch.jit.is_scripting():
             return _eager.load_block_buffer(buffer)
-        members = _mts.read_zip(buffer)
-        values, samples, components = _read_parts(members, "")
-        properties = _load_labels_member(members, "properties.npy")
+        arrays, labels, _ = decode_archive(buffer)
+        values, samples, components = _read_parts(arrays, labels, "")
+        properties = _labels_member(labels, "properties.npy")
         block = TensorBlock(values, samples, components, properties)
-        block._read_gradients(members, "")
+        block._read_gradients(arrays, labels, "")
         return block
 
     def __getstate__(self) -> torch.Tensor:
@@ -583,9 +585,9 @@ class TensorBlock:
         if not torch.jit.is_scripting():
             _eager.set_state(self, _eager.load_block_buffer(state))
             return
-        members = _mts.read_zip(state)
-        values, samples, components = _read_parts(members, "")
-        properties = _load_labels_member(members, "properties.npy")
+        arrays, labels, _ = decode_archive(state)
+        values, samples, components = _read_parts(arrays, labels, "")
+        properties = _labels_member(labels, "properties.npy")
         _check_block(values, samples, components, properties)
         self._values = values
         self._samples = samples
@@ -600,7 +602,7 @@ class TensorBlock:
         self._gradient_samples = gradient_samples
         self._gradient_components = gradient_components
         self._is_gradient = False
-        self._read_gradients(members, "")
+        self._read_gradients(arrays, labels, "")
 
     def __repr__(self) -> str:
         title = "TensorBlock"
@@ -626,43 +628,56 @@ def _missing(name: str) -> str:
     return "serialization format error: missing '" + name + "' in the archive"
 
 
-def _load_array_member(members: Dict[str, torch.Tensor], name: str) -> torch.Tensor:
-    if name not in members:
-        raise ValueError(_missing(name))
-    return _mts.load_npy_array(members[name])
+def decode_archive(
+    buffer: torch.Tensor,
+) -> Tuple[Dict[str, torch.Tensor], Dict[str, Labels], Dict[str, str]]:
+    """Every member of an ``.mts`` archive, decoded: the data arrays, the Labels
+    and the ``info.json`` metadata.
+
+    TorchScript inlines a function at each place it is called, and optimizes the
+    resulting graph on the first calls: each decoder is called at a single place
+    here, which keeps that graph (and the time to optimize it) small.
+    """
+    arrays: Dict[str, torch.Tensor] = {}
+    labels: Dict[str, Labels] = {}
+    info: Dict[str, str] = {}
+    for name, member in _mts.read_zip(buffer).items():
+        if name == "info.json":
+            info = _mts.load_info_json(member)
+        elif name == "values.npy" or name.endswith("/values.npy"):
+            arrays[name] = _mts.load_npy_array(member)
+        elif name.endswith(".npy"):
+            names, values = _mts.load_npy_labels(member)
+            labels[name] = Labels(names, values, False)
+    return arrays, labels, info
 
 
-def _load_labels_member(members: Dict[str, torch.Tensor], name: str) -> Labels:
-    if name not in members:
+def _labels_member(labels: Dict[str, Labels], name: str) -> Labels:
+    if name not in labels:
         raise ValueError(_missing(name))
-    names, values = _mts.load_npy_labels(members[name])
-    return Labels(names, values, False)
+    return labels[name]
 
 
 def _read_parts(
-    members: Dict[str, torch.Tensor], prefix: str
+    arrays: Dict[str, torch.Tensor], labels: Dict[str, Labels], prefix: str
 ) -> Tuple[torch.Tensor, Labels, List[Labels]]:
     """Values, samples and components of the block stored under ``prefix``"""
-    return (
-        _load_array_member(members, prefix + "values.npy"),
-        _load_labels_member(members, prefix + "samples.npy"),
-        _load_components(members, prefix),
-    )
-
-
-def _load_components(members: Dict[str, torch.Tensor], prefix: str) -> List[Labels]:
+    name = prefix + "values.npy"
+    if name not in arrays:
+        raise ValueError(_missing(name))
     components: List[Labels] = []
-    while prefix + "components/" + str(len(components)) + ".npy" in members:
-        name = prefix + "components/" + str(len(components)) + ".npy"
-        components.append(_load_labels_member(members, name))
-    return components
+    while prefix + "components/" + str(len(components)) + ".npy" in labels:
+        components.append(
+            labels[prefix + "components/" + str(len(components)) + ".npy"]
+        )
+    return arrays[name], _labels_member(labels, prefix + "samples.npy"), components
 
 
-def _archive_gradients(members: Dict[str, torch.Tensor], prefix: str) -> List[str]:
+def _archive_gradients(arrays: Dict[str, torch.Tensor], prefix: str) -> List[str]:
     """Gradient parameters of the block at ``prefix``, in archive order"""
     start = prefix + "gradients/"
     parameters: List[str] = []
-    for name in members.keys():
+    for name in arrays.keys():
         if name.startswith(start) and name.endswith("/values.npy"):
             parameter = name[len(start) : len(name) - len("/values.npy")]
             if "/" not in parameter:
@@ -675,12 +690,14 @@ with no_deprecation_warning():
     torch.jit.script(TensorBlock)
 
 
-def block_from_members(members: Dict[str, torch.Tensor], prefix: str) -> TensorBlock:
-    """The block stored under ``prefix`` in the archive ``members`` (used by
-    TensorMap; TensorBlock's own methods can not call a function returning a
-    TensorBlock while it is being compiled)"""
-    values, samples, components = _read_parts(members, prefix)
-    properties = _load_labels_member(members, prefix + "properties.npy")
+def block_from_archive(
+    arrays: Dict[str, torch.Tensor], labels: Dict[str, Labels], prefix: str
+) -> TensorBlock:
+    """The block stored under ``prefix`` in a decoded archive (used by TensorMap;
+    TensorBlock's own methods can not call a function returning a TensorBlock
+    while it is being compiled)"""
+    values, samples, components = _read_parts(arrays, labels, prefix)
+    properties = _labels_member(labels, prefix + "properties.npy")
     block = TensorBlock(values, samples, components, properties)
-    block._read_gradients(members, prefix)
+    block._read_gradients(arrays, labels, prefix)
     return block

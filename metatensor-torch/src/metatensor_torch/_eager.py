@@ -14,6 +14,8 @@ Objects coming back from TorchScript code are rebuilt by torch from their
 declared attributes only, so every cache here is optional and rebuilt lazily.
 """
 
+import os
+
 import numpy as np
 import torch
 
@@ -234,7 +236,13 @@ def from_core(data):
 
 
 def save(file, data):
-    metatensor.io.save(file, to_core(data))
+    """Save to a path (used as given, no extension is added) or a file object"""
+    core_data = to_core(data)
+    if isinstance(file, (str, os.PathLike)):
+        with open(file, "wb") as output:
+            metatensor.io.save(output, core_data)
+    else:
+        metatensor.io.save(file, core_data)
 
 
 def save_buffer(data) -> torch.Tensor:

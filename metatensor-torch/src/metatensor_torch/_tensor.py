@@ -13,7 +13,8 @@ from ._block import (
     _component_names,
     _device_or_none,
     _labels_to,
-    block_from_members,
+    block_from_archive,
+    decode_archive,
     dtype_name,
 )
 from ._jit import no_deprecation_warning
@@ -547,19 +548,15 @@ def _read_map(
     buffer: torch.Tensor,
 ) -> Tuple[Labels, List[TensorBlock], Dict[str, str]]:
     """Keys, blocks and info of a TensorMap saved in ``buffer``"""
-    members = _mts.read_zip(buffer)
-    if "keys.npy" not in members:
+    arrays, labels, info = decode_archive(buffer)
+    if "keys.npy" not in labels:
         raise ValueError(
             "serialization format error: missing 'keys.npy' in the archive"
         )
-    names, values = _mts.load_npy_labels(members["keys.npy"])
-    keys = Labels(names, values, False)
+    keys = labels["keys.npy"]
     blocks: List[TensorBlock] = []
     for i in range(len(keys)):
-        blocks.append(block_from_members(members, "blocks/" + str(i) + "/"))
-    info: Dict[str, str] = {}
-    if "info.json" in members:
-        info = _mts.load_info_json(members["info.json"])
+        blocks.append(block_from_archive(arrays, labels, "blocks/" + str(i) + "/"))
     return keys, blocks, info
 
 
