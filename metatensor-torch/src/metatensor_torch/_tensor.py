@@ -189,6 +189,39 @@ def _merge_rows(
     return merged.index_select(0, _rows.inverse_permutation(position))
 
 
+def _gradient_parts(
+    blocks: List[TensorBlock], parameter: str, rows: List[torch.Tensor], operation: str
+) -> Tuple[List[TensorBlock], List[torch.Tensor], List[torch.Tensor]]:
+    """The gradients of ``parameter`` in ``blocks``, their samples with the first
+    column sent through ``rows[j]`` (old row of block ``j`` -> new merged row), and
+    their values"""
+    gradients: List[TensorBlock] = []
+    for block in blocks:
+        gradients.append(block.gradient(parameter))
+    _check_same_components(gradients, operation)
+    samples: List[torch.Tensor] = []
+    arrays: List[torch.Tensor] = []
+    for j in range(len(gradients)):
+        array = gradients[j].samples.values.clone()
+        array[:, 0] = rows[j][array[:, 0].to(torch.int64)].to(torch.int32)
+        samples.append(array)
+        arrays.append(gradients[j].values)
+    return gradients, samples, arrays
+
+
+def _split_rows(
+    position: torch.Tensor, inverse: torch.Tensor, parts: List[torch.Tensor]
+) -> List[torch.Tensor]:
+    """Where each row of each of ``parts`` went, given the ``inverse`` of their
+    concatenation in the unique rows and the ``position`` of those"""
+    rows: List[torch.Tensor] = []
+    start = 0
+    for part in parts:
+        rows.append(position[inverse[start : start + len(part)]])
+        start += len(part)
+    return rows
+
+
 def _merge_samples(
     blocks: List[TensorBlock],
     moved: torch.Tensor,
@@ -213,20 +246,13 @@ def _merge_samples(
     values = _merge_rows(arrays, position, columns, len(properties), fill)
     result = TensorBlock(values, new_samples, first.components, properties)
 
+    rows: List[torch.Tensor] = []
+    for j in range(len(blocks)):
+        rows.append(position[starts[j] : starts[j + 1]])
     for parameter in first.gradients_list():
-        gradients: List[TensorBlock] = []
-        for block in blocks:
-            gradients.append(block.gradient(parameter))
-        _check_same_components(gradients, "keys_to_samples")
-        gradient_samples: List[torch.Tensor] = []
-        gradient_arrays: List[torch.Tensor] = []
-        for j in range(len(gradients)):
-            array = gradients[j].samples.values.clone()
-            array[:, 0] = position[array[:, 0].to(torch.int64) + starts[j]].to(
-                torch.int32
-            )
-            gradient_samples.append(array)
-            gradient_arrays.append(gradients[j].values)
+        gradients, gradient_samples, gradient_arrays = _gradient_parts(
+            blocks, parameter, rows, "keys_to_samples"
+        )
         merged_gradient, gradient_position = _rows.sort_plan(
             torch.cat(gradient_samples), sort
         )
@@ -340,10 +366,7 @@ def _merge_properties(
             values.append(labels.values)
         unique, inverse = _rows.unique_rows_in_order(torch.cat(values))
         merged, position = _rows.sort_plan(unique, sort)
-        start = 0
-        for labels in samples:
-            rows.append(position[inverse[start : start + len(labels)]])
-            start += len(labels)
+        rows = _split_rows(position, inverse, values)
     new_samples = Labels(first.samples.names, merged, True)
 
     arrays: List[torch.Tensor] = []
@@ -355,24 +378,12 @@ def _merge_properties(
     result = TensorBlock(values, new_samples, first.components, properties)
 
     for parameter in first.gradients_list():
-        gradients: List[TensorBlock] = []
-        for block in blocks:
-            gradients.append(block.gradient(parameter))
-        _check_same_components(gradients, "keys_to_properties")
-        gradient_samples: List[torch.Tensor] = []
-        gradient_arrays: List[torch.Tensor] = []
-        for j in range(len(gradients)):
-            array = gradients[j].samples.values.clone()
-            array[:, 0] = rows[j][array[:, 0].to(torch.int64)].to(torch.int32)
-            gradient_samples.append(array)
-            gradient_arrays.append(gradients[j].values)
+        gradients, gradient_samples, gradient_arrays = _gradient_parts(
+            blocks, parameter, rows, "keys_to_properties"
+        )
         unique, inverse = _rows.unique_rows_in_order(torch.cat(gradient_samples))
         merged_gradient, gradient_position = _rows.sort_plan(unique, sort)
-        gradient_rows: List[torch.Tensor] = []
-        start = 0
-        for array in gradient_samples:
-            gradient_rows.append(gradient_position[inverse[start : start + len(array)]])
-            start += len(array)
+        gradient_rows = _split_rows(gradient_position, inverse, gradient_samples)
         gradient_values = _merge_columns(
             gradient_arrays,
             gradient_rows,
