@@ -21,14 +21,21 @@ TORCH = "torch==2.13.0"
 TEST_DEPS = ["pytest", "hypothesis", "numpy"]
 PIN_DEPS = ["packaging", "tomli; python_version < '3.11'"]
 
-# distributions of this repository, in dependency order; later issues add
-# metatensor-learn and metatomic here
-DISTRIBUTIONS = ["metatensor-core", "metatensor-operations", "metatensor-torch"]
+# distributions of this repository, in dependency order; a later issue adds
+# metatomic here
+DISTRIBUTIONS = [
+    "metatensor-core",
+    "metatensor-operations",
+    "metatensor-torch",
+    "metatensor-learn",
+]
+DISTRIBUTION_PATHS = [f"./{name}" for name in DISTRIBUTIONS]
 # their tests, run against the installed distributions
 TEST_FOLDERS = {
     "metatensor-core": "metatensor-core/tests",
     "metatensor-operations": "metatensor-operations/tests",
     "metatensor-torch": "metatensor-torch/tests",
+    "metatensor-learn": "metatensor-learn/tests",
 }
 
 
@@ -113,6 +120,16 @@ def tests_torch(session):
     _doctests(session, "metatensor_torch")
 
 
+@nox.session(name="tests-learn")
+def tests_learn(session):
+    """Run the metatensor-learn tests (both flavours: metatensor.learn and
+    metatensor.torch.learn)"""
+    session.install(TORCH)
+    session.install(*TEST_DEPS, *DISTRIBUTION_PATHS)
+    _pytest(session, [TEST_FOLDERS["metatensor-learn"]])
+    _doctests(session, "metatensor_learn")
+
+
 @nox.session(name="tests-numpy")
 def tests_numpy(session):
     """Run the metatensor-core and metatensor-operations tests without torch:
@@ -134,6 +151,7 @@ def tests(session):
     session.notify("tests-core")
     session.notify("tests-operations")
     session.notify("tests-torch")
+    session.notify("tests-learn")
     session.notify("tests-numpy")
 
 
@@ -189,10 +207,13 @@ def asan(session):
 
 @nox.session
 def demo(session):
-    """Run the main demo"""
-    session.install("./metatensor-core", "./metatensor-operations")
+    """Run the main demo, then train a small model (examples/learn)"""
+    session.install(TORCH)
+    # tqdm: the progress bar of the training example
+    session.install("tqdm", *DISTRIBUTION_PATHS)
     with session.chdir(session.create_tmp()):
         session.run("python", str(ROOT / "examples" / "demo.py"))
+        session.run("python", str(ROOT / "examples" / "learn" / "train_module_map.py"))
 
 
 @nox.session

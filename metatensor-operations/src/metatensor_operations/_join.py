@@ -1,7 +1,7 @@
 """Joining blocks or maps along samples or properties: ``join_blocks`` and
 ``join``."""
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from . import _dispatch
 from ._backend import Labels, TensorBlock, TensorMap, torch_jit_is_scripting
@@ -38,24 +38,53 @@ def _joined_labels(
     return Labels(names, _dispatch.concatenate(arrays, 0))
 
 
+def _all_same_labels(labels: List[Labels]) -> bool:
+    """Whether all ``labels`` are equal to the first, comparing all the values at
+    once"""
+    first = labels[0]
+    n_entries = len(first)
+    for other in labels[1:]:
+        if len(other) != n_entries or other.names != first.names:
+            return False
+    values: List[Array] = []
+    expected: List[Array] = []
+    for other in labels:
+        values.append(other.values)
+        expected.append(first.values)
+    return _dispatch.array_equal(
+        _dispatch.concatenate(values, 0), _dispatch.concatenate(expected, 0)
+    )
+
+
 def _check_same(blocks: List[TensorBlock], axis: str, function: str):
+    # this runs for every key of every batch a DataLoader joins: the per-block
+    # work is kept small, and the labels are compared all at once
     first = blocks[0]
-    for block in blocks[1:]:
-        if len(block.components) != len(first.components):
+    n_components = len(first.components)
+    gradients = first.gradients_list()
+    components: List[List[Labels]] = []
+    for _ in range(n_components):
+        no_labels: List[Labels] = []
+        components.append(no_labels)
+    properties: List[Labels] = []
+    for block in blocks:
+        block_components = block.components
+        if len(block_components) != n_components:
             raise ValueError(f"inputs to '{function}' should have the same components")
-        for i in range(len(first.components)):
-            if block.components[i] != first.components[i]:
-                raise ValueError(
-                    f"inputs to '{function}' should have the same components"
-                )
-        if axis == "samples" and block.properties != first.properties:
-            raise ValueError(
-                f"inputs to '{function}' should have the same properties to be "
-                "joined along samples"
-            )
-        if block.gradients_list() != first.gradients_list():
+        for i in range(n_components):
+            components[i].append(block_components[i])
+        properties.append(block.properties)
+        if block.gradients_list() != gradients:
             raise ValueError(f"inputs to '{function}' should have the same gradients")
         _dispatch.check_same_backend(first.values, block.values, function)
+    for i in range(n_components):
+        if not _all_same_labels(components[i]):
+            raise ValueError(f"inputs to '{function}' should have the same components")
+    if axis == "samples" and not _all_same_labels(properties):
+        raise ValueError(
+            f"inputs to '{function}' should have the same properties to be "
+            "joined along samples"
+        )
 
 
 def _join_samples(
@@ -76,23 +105,35 @@ def _join_samples(
     for parameter in first.gradients_list():
         gradient_samples: List[Array] = []
         gradient_values: List[Array] = []
-        offset = 0
+        # the "sample" column of the gradient rows of each block moves by the
+        # number of samples in the blocks before it; the rows of block ``i`` end at
+        # ``ends[i]`` in the concatenated rows
+        offsets: List[int] = []
+        ends: List[int] = []
+        n_samples = 0
+        n_rows = 0
         for block in blocks:
             gradient = block.gradient(parameter)
             rows = gradient.samples.values
-            rows = _dispatch.with_first_column(rows, rows[:, 0] + offset)
             gradient_samples.append(rows)
             gradient_values.append(gradient.values)
-            offset += len(block.samples)
+            offsets.append(n_samples)
+            n_samples += len(block.samples)
+            n_rows += rows.shape[0]
+            ends.append(n_rows)
+        rows = _dispatch.concatenate(gradient_samples, 0)
+        # block of each row: the number of blocks ending at or before it
+        row_block = _dispatch.searchsorted_positions(
+            _dispatch.index_like(ends, rows), _dispatch.arange_index(n_rows, rows) + 1
+        )
+        row_offsets = _dispatch.take(_dispatch.index_like(offsets, rows), row_block, 0)
+        rows = _dispatch.with_first_column(rows, rows[:, 0] + row_offsets)
         first_gradient = first.gradient(parameter)
         result.add_gradient(
             parameter,
             TensorBlock(
                 values=_dispatch.concatenate(gradient_values, 0),
-                samples=Labels(
-                    first_gradient.samples.names,
-                    _dispatch.concatenate(gradient_samples, 0),
-                ),
+                samples=Labels(first_gradient.samples.names, rows),
                 components=first_gradient.components,
                 properties=first.properties,
             ),
@@ -285,6 +326,29 @@ def join_blocks(
     return _join_properties(blocks, add_dimension)
 
 
+def _union_in_order(first: Labels, values: Array) -> Tuple[Labels, List[int]]:
+    """The distinct rows of ``values`` (whose first rows are ``first``), in order
+    of first appearance, and the position of each row among them"""
+    unique, inverse = _dispatch.unique_rows(values)
+    groups = _dispatch.to_int_list(inverse)
+    # rank of each group of equal rows, in order of first appearance
+    rank: List[int] = []
+    for _ in range(len(unique)):
+        rank.append(-1)
+    order: List[int] = []
+    positions: List[int] = []
+    for group in groups:
+        if rank[group] < 0:
+            rank[group] = len(order)
+            order.append(group)
+        positions.append(rank[group])
+    if len(order) == len(first):
+        # the first rows hold every distinct row
+        return first, positions
+    union = _dispatch.take(unique, _dispatch.index_like(order, unique), 0)
+    return Labels(first.names, union), positions
+
+
 def join(
     tensors: List[TensorMap],
     axis: str,
@@ -321,32 +385,61 @@ def join(
                     f"`tensors` in 'join' must be TensorMap, got {type(tensor).__name__}"
                 )
 
-    keys = tensors[0].keys
-    for tensor in tensors[1:]:
-        if tensor.keys.names != keys.names:
+    # the union of all keys (in order of appearance), with the position in it of
+    # each key of each map, from one pass over all the keys: the blocks to join
+    # are then found without looking up every key in every map
+    first_keys = tensors[0].keys
+    all_keys: List[Array] = []
+    for tensor in tensors:
+        if tensor.keys.names != first_keys.names:
             raise ValueError(
                 "inputs to 'join' should have the same keys names, "
-                f"got {keys.names} and {tensor.keys.names}"
+                f"got {first_keys.names} and {tensor.keys.names}"
             )
-        if different_keys == "union":
-            keys = keys.union(tensor.keys)
-        elif different_keys == "intersection":
-            keys = keys.intersection(tensor.keys)
-        elif len(tensor.keys) != len(keys) or len(
-            keys.intersection(tensor.keys)
-        ) != len(keys):
-            raise ValueError(
-                "inputs to 'join' should have the same keys, use "
-                "`different_keys='intersection'` or 'union' to join them anyway"
+        all_keys.append(tensor.keys.values)
+    union, positions = _union_in_order(first_keys, _dispatch.concatenate(all_keys, 0))
+
+    selected: List[List[TensorBlock]] = []
+    for _ in range(len(union)):
+        no_blocks: List[TensorBlock] = []
+        selected.append(no_blocks)
+    start = 0
+    for tensor in tensors:
+        for i in range(len(tensor.keys)):
+            selected[positions[start + i]].append(tensor.block_by_id(i))
+        start += len(tensor.keys)
+
+    if different_keys == "union":
+        keys = union
+    else:
+        # keys present in every map, which are the first map's keys when they are
+        # all present: in the order of the first map
+        kept: List[int] = []
+        for i in range(len(union)):
+            if len(selected[i]) == len(tensors):
+                kept.append(i)
+        if different_keys == "error":
+            if len(kept) != len(union):
+                raise ValueError(
+                    "inputs to 'join' should have the same keys, use "
+                    "`different_keys='intersection'` or 'union' to join them anyway"
+                )
+            keys = union
+        elif len(kept) == len(first_keys):
+            keys = first_keys
+        else:
+            keys = Labels(
+                first_keys.names,
+                _dispatch.take(
+                    union.values, _dispatch.index_like(kept, union.values), 0
+                ),
             )
+        kept_blocks: List[List[TensorBlock]] = []
+        for i in kept:
+            kept_blocks.append(selected[i])
+        selected = kept_blocks
 
     blocks: List[TensorBlock] = []
-    for i in range(len(keys)):
-        entry = keys.entry(i)
-        selected: List[TensorBlock] = []
-        for tensor in tensors:
-            position = tensor.keys.position(entry)
-            if position is not None:
-                selected.append(tensor.block_by_id(position))
-        blocks.append(join_blocks(selected, axis, add_dimension))
+    for i in range(len(selected)):
+        blocks.append(join_blocks(selected[i], axis, add_dimension))
     return TensorMap(keys, blocks)

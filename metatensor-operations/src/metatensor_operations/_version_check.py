@@ -18,9 +18,15 @@ def _parse(version: str) -> tuple:
     return tuple(int(part or 0) for part in match.groups())
 
 
-def version_error(name: str, installed: str, minimum: tuple, maximum: tuple) -> str:
-    """An error message if ``installed`` is outside ``[minimum, maximum)``, else
-    an empty string
+def version_error(
+    name: str,
+    installed: str,
+    minimum: tuple,
+    maximum: tuple,
+    package: str = "metatensor-operations",
+) -> str:
+    """An error message if ``installed`` (the version of ``name``) is outside
+    ``[minimum, maximum)``, saying that ``package`` needs it; else an empty string
 
     >>> version_error("metatensor-core", "0.2.3", (0, 2, 0), (0, 3, 0))
     ''
@@ -32,7 +38,7 @@ def version_error(name: str, installed: str, minimum: tuple, maximum: tuple) -> 
     low = ".".join(map(str, minimum))
     high = ".".join(map(str, maximum))
     return (
-        f"metatensor-operations needs {name} >={low},<{high}, but {installed} is "
+        f"{package} needs {name} >={low},<{high}, but {installed} is "
         f'installed: run `pip install "{name} >={low},<{high}"`'
     )
 

@@ -81,6 +81,17 @@ __all__ = [
     "version",
 ] + _OPERATIONS
 
+
+def __getattr__(name):
+    # `metatensor.torch.learn` is built on first use: it needs metatensor-learn,
+    # an optional dependency, and compiling its modules takes time
+    if name == "learn":
+        import importlib
+
+        return importlib.import_module("metatensor.torch.learn")
+    raise AttributeError(f"module 'metatensor.torch' has no attribute {name!r}")
+
+
 # `import metatensor.torch` gives this module (the `metatensor/torch.py` of
 # metatensor-core imports it), also when metatensor_torch was imported first
 sys.modules["metatensor.torch"] = sys.modules[__name__]

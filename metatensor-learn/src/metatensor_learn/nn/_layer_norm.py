@@ -1,0 +1,89 @@
+"""Layer normalization of the properties of each block"""
+
+from typing import List, Optional, Union
+
+import torch
+
+from ._arguments import invariant_mask, out_properties_per_key, per_key
+from ._backend import Labels
+from ._layers import IdentityLayer, LayerNormLayer
+from ._module_map import ModuleMap
+
+
+class LayerNorm(ModuleMap):
+    """Layer normalization over the properties of every block (for each sample
+    and component): ``(x - mean) / sqrt(variance + eps) * weight + bias``.
+
+    :param in_keys: the keys of the blocks to handle
+    :param in_features: number of properties, for all keys or per key
+    :param out_properties: properties of the output blocks (one Labels for all
+        keys or one per key); by default those of the input blocks
+    :param eps: added to the variance, for numerical stability
+    :param elementwise_affine: whether to learn a per-property ``weight``
+        (initialized to one) and ``bias`` (initialized to zero)
+    :param bias: whether to learn the ``bias`` (with ``elementwise_affine``)
+    :param mean: whether to subtract the mean (the variance is always the
+        centered one)
+    :param device: device of the parameters
+    :param dtype: dtype of the parameters
+    """
+
+    def __init__(
+        self,
+        in_keys: Labels,
+        in_features: Union[int, List[int]],
+        out_properties: Optional[Union[Labels, List[Labels]]] = None,
+        *,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        mean: bool = True,
+        device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None,
+    ):
+        options = (eps, elementwise_affine, bias, mean, device, dtype)
+        _init_layer_norm(self, in_keys, in_features, out_properties, options, False)
+
+
+class InvariantLayerNorm(ModuleMap):
+    """:py:class:`LayerNorm` on the invariant blocks only (see
+    :py:class:`EquivariantLinear` for ``invariant_keys``), the other blocks are
+    left as they are. The other parameters are those of :py:class:`LayerNorm`.
+    """
+
+    def __init__(
+        self,
+        in_keys: Labels,
+        in_features: Union[int, List[int]],
+        out_properties: Optional[Union[Labels, List[Labels]]] = None,
+        invariant_keys: Optional[Labels] = None,
+        *,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        mean: bool = True,
+        device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None,
+    ):
+        options = (eps, elementwise_affine, bias, mean, device, dtype)
+        _init_layer_norm(
+            self, in_keys, in_features, out_properties, options, invariant_keys
+        )
+
+
+def _init_layer_norm(
+    self, in_keys, in_features, out_properties, options, invariant_keys
+):
+    features = per_key(in_features, in_keys, "in_features", int)
+    if invariant_keys is False:
+        invariant = [True] * len(in_keys)
+    else:
+        invariant = invariant_mask(in_keys, invariant_keys)
+    modules = [
+        LayerNormLayer(count, *options) if is_invariant else IdentityLayer()
+        for count, is_invariant in zip(features, invariant)
+    ]
+    ModuleMap.__init__(
+        self, in_keys, modules, out_properties_per_key(out_properties, in_keys)
+    )
+    self._keep_properties = True
