@@ -71,13 +71,12 @@ def _doctests(session, package):
         f"import os, {package}; print(os.path.dirname({package}.__file__))",
         silent=True,
     ).strip()
-    ignore = []
-    if package == "metatensor":
-        # namespaces of the sibling distributions, tested with them
-        ignore = [
-            f"--ignore={location}/{name}.py"
-            for name in ("operations", "learn", "torch")
-        ]
+    # namespaces of the sibling distributions, tested with them
+    siblings = {
+        "metatensor": ("operations", "learn", "torch"),
+        "metatensor_torch": ("learn",),
+    }
+    ignore = [f"--ignore={location}/{name}.py" for name in siblings.get(package, ())]
     with session.chdir(session.create_tmp()):
         session.run(
             "python",
