@@ -1,5 +1,6 @@
 """Import names, the backends of the two flavours, version checks"""
 
+import os
 import subprocess
 import sys
 
@@ -86,18 +87,25 @@ def test_version_check():
 
 
 def test_version_check_on_import(tmp_path):
-    """An out-of-range metatensor-core makes the import fail with instructions"""
+    """An out-of-range metatensor-operations makes the import fail with
+    instructions"""
     (tmp_path / "sitecustomize.py").write_text(
-        "import metatensor\nmetatensor.__version__ = '0.3.0'\n"
+        "import importlib.metadata\n"
+        "_version = importlib.metadata.version\n"
+        "def version(name):\n"
+        "    return '0.6.1' if name == 'metatensor-operations' else _version(name)\n"
+        "importlib.metadata.version = version\n"
     )
+    path = [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]
     result = subprocess.run(
         [sys.executable, "-c", "import metatensor_learn"],
-        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode != 0
     assert (
-        "needs metatensor-core >=0.2.0,<0.3.0, but 0.3.0 is installed" in result.stderr
+        "ImportError: metatensor-learn needs metatensor-operations >=0.5.0,<0.6.0, "
+        "but 0.6.1 is installed" in result.stderr
     )
