@@ -222,9 +222,7 @@ def bench(session):
     if not bench.exists():
         session.skip(f"the benchmark is not available (no {bench})")
     session.install(TORCH)
-    session.install(
-        "./metatensor-core", "./metatensor-operations", "./metatensor-torch"
-    )
+    session.install(*DISTRIBUTION_PATHS)
     output = ROOT / "bench-results.jsonl"
     args = session.posargs or [
         "--only",
@@ -249,3 +247,9 @@ def bench(session):
         "upstream",
         "ours",
     )
+    # the data loading benchmark of metatensor-learn (no upstream figure)
+    if not session.posargs:
+        for extra in ([], ["--gradients"]):
+            session.run(
+                "python", "metatensor-learn/bench/collate_throughput.py", *extra
+            )

@@ -21,15 +21,7 @@ import numpy as np
 import torch
 
 import metatensor
-
-try:
-    from metatensor_learn.data import DataLoader, Dataset
-except ImportError:  # running from a checkout, without metatensor-learn installed
-    import os
-    import sys
-
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
-    from metatensor_learn.data import DataLoader, Dataset
+from metatensor_learn.data import DataLoader, Dataset
 
 ATOMIC_TYPES = [1, 6, 7, 8]
 
