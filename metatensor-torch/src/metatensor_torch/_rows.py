@@ -1,6 +1,11 @@
 """Operations on the rows of 2-D integer tensors (Labels values), compiled into
 TorchScript with the classes. ``torch.unique(dim=0)`` is slow on CPU; these sort
-the rows with one stable ``argsort`` per column instead."""
+the rows with one stable ``argsort`` per column instead.
+
+``argsort_rows`` and ``unique_rows`` repeat the torch branch of the functions of
+the same names in ``metatensor_operations._dispatch``: compiling those here would
+tie the classes to the operations' core backend, whose array type depends on
+whether torch was imported before metatensor-operations."""
 
 from typing import Tuple
 

@@ -2,7 +2,7 @@
 
 from typing import List, Optional, Union
 
-from ._arguments import invariant_mask, out_properties_per_key
+from ._arguments import keys_mask, out_properties_per_key
 from ._backend import Labels
 from ._layers import IdentityLayer, ReLULayer, SiLULayer, TanhLayer
 from ._module_map import ModuleMap
@@ -11,13 +11,10 @@ from ._module_map import ModuleMap
 def _init_elementwise(self, in_keys, out_properties, make_layer, invariant_keys):
     """Set up ``self`` with ``make_layer()`` for every key, or (when
     ``invariant_keys`` is not ``False``) for the invariant keys only"""
-    if invariant_keys is False:
-        modules = [make_layer() for _ in range(len(in_keys))]
-    else:
-        modules = [
-            make_layer() if invariant else IdentityLayer()
-            for invariant in invariant_mask(in_keys, invariant_keys)
-        ]
+    modules = [
+        make_layer() if selected else IdentityLayer()
+        for selected in keys_mask(in_keys, invariant_keys)
+    ]
     ModuleMap.__init__(
         self, in_keys, modules, out_properties_per_key(out_properties, in_keys)
     )

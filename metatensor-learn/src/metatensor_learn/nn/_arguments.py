@@ -55,6 +55,15 @@ def out_features_per_key(out_features, out_properties, in_keys: Labels) -> List[
     return per_key(out_features, in_keys, "out_features", int)
 
 
+def keys_mask(in_keys: Labels, invariant_keys) -> List[bool]:
+    """Which keys of ``in_keys`` a module applies to: all of them when
+    ``invariant_keys`` is ``False`` (the module is not invariant-only), else the
+    invariant ones (see :py:func:`invariant_mask`)"""
+    if invariant_keys is False:
+        return [True] * len(in_keys)
+    return invariant_mask(in_keys, invariant_keys)
+
+
 def invariant_mask(in_keys: Labels, invariant_keys) -> List[bool]:
     """Which keys of ``in_keys`` are invariant: those matching an entry of
     ``invariant_keys`` on its dimensions (by default, ``o3_lambda=0`` and

@@ -4,7 +4,7 @@ from typing import List, Optional, Union
 
 import torch
 
-from ._arguments import invariant_mask, out_properties_per_key, per_key
+from ._arguments import keys_mask, out_properties_per_key, per_key
 from ._backend import Labels
 from ._layers import IdentityLayer, LayerNormLayer
 from ._module_map import ModuleMap
@@ -75,13 +75,9 @@ def _init_layer_norm(
     self, in_keys, in_features, out_properties, options, invariant_keys
 ):
     features = per_key(in_features, in_keys, "in_features", int)
-    if invariant_keys is False:
-        invariant = [True] * len(in_keys)
-    else:
-        invariant = invariant_mask(in_keys, invariant_keys)
     modules = [
-        LayerNormLayer(count, *options) if is_invariant else IdentityLayer()
-        for count, is_invariant in zip(features, invariant)
+        LayerNormLayer(count, *options) if selected else IdentityLayer()
+        for count, selected in zip(features, keys_mask(in_keys, invariant_keys))
     ]
     ModuleMap.__init__(
         self, in_keys, modules, out_properties_per_key(out_properties, in_keys)

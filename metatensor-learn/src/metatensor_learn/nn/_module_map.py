@@ -124,7 +124,6 @@ class ModuleMap(torch.nn.ModuleList, Module):
         values = block.values
         parameters = block.gradients_list()
         gradients: List[TensorBlock] = []
-        rows: List[torch.Tensor] = []
         for parameter in parameters:
             gradient = block.gradient(parameter)
             if len(gradient.gradients_list()) != 0:
@@ -133,20 +132,26 @@ class ModuleMap(torch.nn.ModuleList, Module):
                     "(the gradient with respect to '" + parameter + "' has some)"
                 )
             gradients.append(gradient)
-            rows.append(_gradient_rows(values, gradient))
 
         new_values = values
         new_gradients: List[torch.Tensor] = []
         for i, module in enumerate(self):
             if i == position:
-                new_values = module(values)
-                for j in range(len(gradients)):
-                    if hasattr(module, "forward_gradient"):
+                if hasattr(module, "forward_gradient"):
+                    # the rows are gathered (copied) before the module runs, which
+                    # may modify the values in place
+                    rows: List[torch.Tensor] = []
+                    for gradient in gradients:
+                        rows.append(_gradient_rows(values, gradient))
+                    new_values = module(values)
+                    for j in range(len(gradients)):
                         new_gradients.append(
                             module.forward_gradient(rows[j], gradients[j].values)
                         )
-                    else:
-                        new_gradients.append(module(gradients[j].values))
+                else:
+                    new_values = module(values)
+                    for gradient in gradients:
+                        new_gradients.append(module(gradient.values))
 
         if new_values.shape[:-1] != values.shape[:-1]:
             raise ValueError(
