@@ -1,0 +1,76 @@
+"""metatomic-torch: atomistic models exported once and run in any simulation
+engine.
+
+:py:class:`System` holds the atoms an engine gives to a model,
+:py:class:`NeighborListOptions` the neighbor lists a model asks for,
+:py:class:`ModelOutput`, :py:class:`ModelCapabilities` and
+:py:class:`ModelMetadata` describe a model, and :py:class:`AtomisticModel` wraps
+a model to save it as one TorchScript file that any engine loads.
+
+The classes are TorchScript classes written in Python, compiled when this package
+is imported: an exported model carries their code and runs wherever libtorch
+runs, without this package.
+"""
+
+import torch
+
+from . import _python_api, utils
+from ._ase_systems import systems_to_torch
+from ._devices import pick_device, pick_output
+from ._export import (
+    check_atomistic_model,
+    load_atomistic_model,
+    load_model_extensions,
+    read_model_metadata,
+)
+from ._metadata import ModelMetadata
+from ._model import AtomisticModel, ModelInterface, is_atomistic_model
+from ._neighbors import NeighborListOptions
+from ._outputs import ModelCapabilities, ModelEvaluationOptions, ModelOutput
+from ._quantities import unit_dimension_for_quantity
+from ._system import System, register_autograd_neighbors
+from ._units import unit_conversion_factor
+from ._version import __version__
+
+_python_api.install()
+
+for _class in (
+    System,
+    NeighborListOptions,
+    ModelOutput,
+    ModelCapabilities,
+    ModelEvaluationOptions,
+    ModelMetadata,
+):
+    # keep the TorchScript name (computed from the defining module) while showing
+    # the public module
+    _class._jit_override_qualname = torch._jit_internal._qualified_name(_class)
+    _class.__module__ = "metatomic.torch"
+del _class
+for _function in (AtomisticModel, ModelInterface):
+    _function.__module__ = "metatomic.torch"
+del _function
+
+__all__ = [
+    "AtomisticModel",
+    "ModelCapabilities",
+    "ModelEvaluationOptions",
+    "ModelInterface",
+    "ModelMetadata",
+    "ModelOutput",
+    "NeighborListOptions",
+    "System",
+    "__version__",
+    "check_atomistic_model",
+    "is_atomistic_model",
+    "load_atomistic_model",
+    "load_model_extensions",
+    "pick_device",
+    "pick_output",
+    "read_model_metadata",
+    "register_autograd_neighbors",
+    "systems_to_torch",
+    "unit_conversion_factor",
+    "unit_dimension_for_quantity",
+    "utils",
+]
