@@ -21,22 +21,26 @@ TORCH = "torch==2.13.0"
 TEST_DEPS = ["pytest", "hypothesis", "numpy"]
 PIN_DEPS = ["packaging", "tomli; python_version < '3.11'"]
 
-# distributions of this repository, in dependency order; a later issue adds
-# metatomic here
-DISTRIBUTIONS = [
-    "metatensor-core",
-    "metatensor-operations",
-    "metatensor-torch",
-    "metatensor-learn",
-]
-DISTRIBUTION_PATHS = [f"./{name}" for name in DISTRIBUTIONS]
-# their tests, run against the installed distributions
-TEST_FOLDERS = {
-    "metatensor-core": "metatensor-core/tests",
-    "metatensor-operations": "metatensor-operations/tests",
-    "metatensor-torch": "metatensor-torch/tests",
-    "metatensor-learn": "metatensor-learn/tests",
+# distributions of this repository (name => folder), in dependency order
+FOLDERS = {
+    "metatensor-core": "metatensor-core",
+    "metatensor-operations": "metatensor-operations",
+    "metatensor-torch": "metatensor-torch",
+    "metatensor-learn": "metatensor-learn",
+    "metatomic-torch": "metatomic/metatomic-torch",
+    "metatomic-ase": "metatomic/metatomic-ase",
 }
+DISTRIBUTIONS = list(FOLDERS)
+DISTRIBUTION_PATHS = [f"./{folder}" for folder in FOLDERS.values()]
+METATENSOR_PATHS = [
+    f"./{name}" for name in DISTRIBUTIONS if name.startswith("metatensor")
+]
+# their tests, run against the installed distributions
+TEST_FOLDERS = {name: f"{folder}/tests" for name, folder in FOLDERS.items()}
+# the distributions of metatomic and what they need
+METATOMIC_PATHS = [
+    f"./{folder}" for name, folder in FOLDERS.items() if name != "metatensor-learn"
+]
 
 
 def _pytest(session, folders):
@@ -124,9 +128,28 @@ def tests_learn(session):
     """Run the metatensor-learn tests (both flavours: metatensor.learn and
     metatensor.torch.learn)"""
     session.install(TORCH)
-    session.install(*TEST_DEPS, *DISTRIBUTION_PATHS)
+    session.install(*TEST_DEPS, *METATENSOR_PATHS)
     _pytest(session, [TEST_FOLDERS["metatensor-learn"]])
     _doctests(session, "metatensor_learn")
+
+
+@nox.session(name="tests-metatomic-torch")
+def tests_metatomic_torch(session):
+    """Run the metatomic-torch tests (with metatomic-ase, ASE and vesin installed
+    for the deprecated ``metatomic.torch.ase_calculator`` and the CLI)"""
+    session.install(TORCH)
+    session.install(*TEST_DEPS, *METATOMIC_PATHS)
+    _pytest(session, [TEST_FOLDERS["metatomic-torch"]])
+    _doctests(session, "metatomic.torch")
+
+
+@nox.session(name="tests-metatomic-ase")
+def tests_metatomic_ase(session):
+    """Run the metatomic-ase tests"""
+    session.install(TORCH)
+    session.install(*TEST_DEPS, *METATOMIC_PATHS)
+    _pytest(session, [TEST_FOLDERS["metatomic-ase"]])
+    _doctests(session, "metatomic_ase")
 
 
 @nox.session(name="tests-numpy")
@@ -151,6 +174,8 @@ def tests(session):
     session.notify("tests-operations")
     session.notify("tests-torch")
     session.notify("tests-learn")
+    session.notify("tests-metatomic-torch")
+    session.notify("tests-metatomic-ase")
     session.notify("tests-numpy")
 
 
@@ -186,11 +211,12 @@ def build(session):
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     session.install("build")
-    for folder in [*DISTRIBUTIONS, "."]:
+    for folder in [*FOLDERS.values(), "."]:
         session.run("python", "-m", "build", "--outdir", str(dist), folder)
 
     session.install(TORCH)
-    session.install(*TEST_DEPS)
+    # the dependencies of metatomic-ase that are not built here
+    session.install(*TEST_DEPS, "ase", "vesin")
     wheels = sorted(str(path) for path in dist.glob("*.whl"))
     # --no-index: the wheels just built, never a release from PyPI
     session.install("--no-index", "--find-links", str(dist), "metatensor", *wheels)

@@ -66,7 +66,10 @@ def broken_pins(versions: dict, requirements: dict) -> list:
 def main() -> int:
     versions = {}
     requirements = {}
-    for path in sorted(ROOT.glob("*/pyproject.toml")) + [ROOT / "pyproject.toml"]:
+    paths = sorted(ROOT.glob("*/pyproject.toml")) + sorted(
+        ROOT.glob("metatomic/*/pyproject.toml")
+    )
+    for path in paths + [ROOT / "pyproject.toml"]:
         project = tomllib.loads(path.read_text())
         name = project["project"]["name"]
         versions[name] = read_version(path.parent, project)

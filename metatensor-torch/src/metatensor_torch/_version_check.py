@@ -25,8 +25,9 @@ def _version_tuple(version: str) -> tuple:
     return tuple(int(part or 0) for part in match.groups())
 
 
-def out_of_range(requirements: dict) -> str:
-    """An error message for the first requirement not satisfied, or ``""``
+def out_of_range(requirements: dict, package: str = "metatensor-torch") -> str:
+    """An error message for the first requirement of ``package`` not satisfied,
+    or ``""`` (also used by the metatomic distributions)
 
     >>> print(out_of_range({"metatensor-core": ("0.3.1", (0, 2, 0), (0, 3, 0))}))
     metatensor-torch needs metatensor-core >=0.2.0,<0.3.0, but 0.3.1 is installed: run `pip install "metatensor-core >=0.2.0,<0.3.0"`
@@ -35,7 +36,7 @@ def out_of_range(requirements: dict) -> str:
         if not minimum <= _version_tuple(installed) < maximum:
             pin = f">={'.'.join(map(str, minimum))},<{'.'.join(map(str, maximum))}"
             return (
-                f"metatensor-torch needs {name} {pin}, but {installed} is installed: "
+                f"{package} needs {name} {pin}, but {installed} is installed: "
                 f'run `pip install "{name} {pin}"`'
             )
     return ""
