@@ -16,6 +16,8 @@ reading them without loading the model keep working:
 * ``model-metadata``: the :py:class:`ModelMetadata` as JSON.
 """
 
+import collections
+import copy
 import ctypes
 import datetime
 import hashlib
@@ -26,6 +28,7 @@ import shutil
 import site
 import sys
 import sysconfig
+import threading
 import warnings
 import zipfile
 from typing import Dict, List, Optional
@@ -143,6 +146,17 @@ def _copy_libraries(records: List[dict], directory: str):
         shutil.copyfile(record["path"], target)
 
 
+# the attributes of an AtomisticModel that its compiled version holds too
+_WRAPPER_ATTRIBUTES = [
+    "_capabilities",
+    "_metadata",
+    "_model_capabilities_outputs_names",
+    "_requested_neighbor_lists",
+    "_requested_inputs",
+    "_model_dtype",
+]
+
+
 def save_model(model: AtomisticModel, file, collect_extensions: Optional[str]):
     """:py:meth:`AtomisticModel.save`"""
     if not torch.jit._state._enabled:
@@ -157,13 +171,24 @@ def save_model(model: AtomisticModel, file, collect_extensions: Optional[str]):
             stacklevel=3,
         )
     model.eval()
-    try:
-        with no_deprecation_warning():
-            scripted = torch.jit.script(model)
-    except Exception as error:
-        raise RuntimeError(
-            f"could not convert the module to TorchScript: {error}"
-        ) from error
+    scripted = model._compiled_wrapper
+    if scripted is not None:
+        for name in _WRAPPER_ATTRIBUTES:
+            setattr(scripted, name, getattr(model, name))
+    else:
+        try:
+            with no_deprecation_warning():
+                scripted = torch.jit.script(model)
+        except Exception as error:
+            hint = ""
+            if isinstance(model.module, torch.jit.ScriptModule):
+                hint = (
+                    " (a model loaded from a file can only be saved again through "
+                    "the AtomisticModel returned by `load_atomistic_model`)"
+                )
+            raise RuntimeError(
+                f"could not convert the module to TorchScript{hint}: {error}"
+            ) from error
 
     extensions = _collect_extensions()
     dependencies = _collect_dependencies(extensions)
@@ -347,6 +372,31 @@ def load_atomistic_model(path, extensions_directory=None) -> AtomisticModel:
     path = str(path)
     load_model_extensions(path, extensions_directory)
     check_atomistic_model(path)
+    scripted = _load_scripted(path)
+    return AtomisticModel(scripted, scripted.metadata(), scripted.capabilities())
+
+
+# Compiling the TorchScript code of an archive takes most of the time of loading a
+# model (about 0.3 s for the code of metatensor-torch's and metatomic's classes),
+# so the models loaded in this process are kept, and loading the same file again
+# returns a deep copy (which shares the compiled code but no tensor). Only small
+# archives are kept: for large ones, reading the weights dominates anyway.
+_CACHE: "collections.OrderedDict[tuple, torch.jit.ScriptModule]" = (
+    collections.OrderedDict()
+)
+_CACHE_ENTRIES = 4
+_CACHE_LOCK = threading.Lock()
+_CACHE_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _load_scripted(path: str) -> torch.jit.ScriptModule:
+    status = os.stat(path)
+    key = (os.path.realpath(path), status.st_size, status.st_mtime_ns, status.st_ino)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+            return copy.deepcopy(cached)
     try:
         with no_deprecation_warning():
             scripted = torch.jit.load(path)
@@ -363,4 +413,9 @@ def load_atomistic_model(path, extensions_directory=None) -> AtomisticModel:
                 f"{message}"
             ) from error
         raise
-    return AtomisticModel(scripted, scripted.metadata(), scripted.capabilities())
+    if status.st_size <= _CACHE_MAX_BYTES:
+        with _CACHE_LOCK:
+            _CACHE[key] = copy.deepcopy(scripted)
+            while len(_CACHE) > _CACHE_ENTRIES:
+                _CACHE.popitem(last=False)
+    return scripted

@@ -6,6 +6,7 @@ import inspect
 from typing import Dict, List, Optional, Protocol, Tuple
 
 import torch
+
 from metatensor.torch import Labels, TensorBlock, TensorMap
 
 from ._checks import check_inputs, check_outputs
@@ -312,7 +313,10 @@ class AtomisticModel(torch.nn.Module):
         neighbor_lists: List[NeighborListOptions] = []
         inputs: Dict[str, ModelOutput] = {}
         wrapped_names = None
+        compiled_wrapper = None
         if is_atomistic_model(module):
+            if isinstance(module, torch.jit.RecursiveScriptModule):
+                compiled_wrapper = module
             for options in module.requested_neighbor_lists():
                 for requestor in options.requestors() or [""]:
                     _add_neighbor_list(
@@ -382,6 +386,12 @@ class AtomisticModel(torch.nn.Module):
         self._model_dtype = (
             torch.float32 if capabilities.dtype == "float32" else torch.float64
         )
+        # A model loaded from a file is compiled against the classes of that file
+        # (TorchScript types of another compilation unit), so that a new wrapper
+        # around it can not be compiled again: `save` writes the compiled wrapper
+        # it came with instead, with the attributes of this one. Set without
+        # registering it as a submodule (it holds `module` too).
+        object.__setattr__(self, "_compiled_wrapper", compiled_wrapper)
 
     # ================================================================================ #
 
