@@ -232,10 +232,28 @@ def asan(session):
 
 @nox.session
 def demo(session):
-    """Run the main demo, then train a small model (examples/learn)"""
+    """Run the main demo: train a model on EMT data with metatensor-learn, export
+    it with metatomic, run molecular dynamics with it in ASE (writes a figure);
+    then evaluate the exported model with the `metatomic` command"""
     session.install(TORCH)
-    # tqdm: the progress bar of the training example
-    session.install("tqdm", *DISTRIBUTION_PATHS)
+    # matplotlib: the figure; tqdm: the progress bars
+    session.install(
+        "matplotlib", *DISTRIBUTION_PATHS, "./metatomic/metatomic-torch[ase]"
+    )
+    examples = ROOT / "examples" / "metatomic"
+    output = ROOT / "demo-output"
+    output.mkdir(exist_ok=True)
+    with session.chdir(output):
+        session.run("python", str(examples / "end_to_end.py"))
+        session.run("python", str(examples / "eval_cli.py"))
+
+
+@nox.session
+def examples(session):
+    """Run the other examples: a tour of metatensor-core, and training a model on
+    TensorMaps with metatensor-learn"""
+    session.install(TORCH)
+    session.install("tqdm", *METATENSOR_PATHS)
     with session.chdir(session.create_tmp()):
         session.run("python", str(ROOT / "examples" / "demo.py"))
         session.run("python", str(ROOT / "examples" / "learn" / "train_module_map.py"))
