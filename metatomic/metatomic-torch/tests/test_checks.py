@@ -6,6 +6,8 @@ from typing import Dict, List
 
 import pytest
 import torch
+
+from metatensor.torch import Labels, TensorBlock, TensorMap
 from metatomic.torch import (
     ModelCapabilities,
     ModelOutput,
@@ -14,8 +16,6 @@ from metatomic.torch import (
     _checks,
     _warnings,
 )
-
-from metatensor.torch import Labels, TensorBlock, TensorMap
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 

@@ -16,6 +16,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from metatomic.torch import _units
 from metatomic.torch._units import (
     check_unit_dimension,

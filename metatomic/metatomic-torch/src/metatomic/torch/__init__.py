@@ -15,7 +15,9 @@ runs, without this package.
 import torch
 
 # fails with installation instructions when metatensor-torch is out of range
-from . import _version_check  # noqa: F401, I001
+from . import _version_check  # noqa: F401
+
+# isort: split
 from . import _python_api, utils
 from ._ase_systems import systems_to_torch
 from ._devices import pick_device, pick_output

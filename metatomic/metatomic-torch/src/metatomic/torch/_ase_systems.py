@@ -56,5 +56,8 @@ def systems_to_torch(
         device = "cpu"
     arguments = (dtype, device, positions_requires_grad, cell_requires_grad)
     if isinstance(systems, (list, tuple)):
-        return [_to_system(atoms, *arguments) for atoms in systems]
+        converted = []
+        for atoms in systems:
+            converted.append(_to_system(atoms, *arguments))
+        return converted
     return _to_system(systems, *arguments)

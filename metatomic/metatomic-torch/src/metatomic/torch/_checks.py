@@ -64,6 +64,7 @@ turns the errors into ``torch.jit.Error`` with the same message.
 from typing import Dict, List, Optional, Tuple
 
 import torch
+
 from metatensor.torch import Labels, TensorBlock, TensorMap
 
 from ._neighbors import NeighborListOptions

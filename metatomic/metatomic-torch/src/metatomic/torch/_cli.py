@@ -15,8 +15,8 @@ import warnings
 
 import torch
 
-from ._export import load_atomistic_model, read_model_metadata
 from ._export import _metatomic_records as metatomic_records
+from ._export import load_atomistic_model, read_model_metadata
 from ._version import __version__
 
 

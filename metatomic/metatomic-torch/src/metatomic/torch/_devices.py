@@ -45,9 +45,7 @@ def _available(device_type: str) -> bool:
     return bool(is_available()) if callable(is_available) else False
 
 
-def pick_device(
-    model_devices: List[str], desired_device: Optional[str] = None
-) -> str:
+def pick_device(model_devices: List[str], desired_device: Optional[str] = None) -> str:
     """The device to run a model on.
 
     :param model_devices: the device types the model supports, in order of
@@ -80,7 +78,10 @@ def pick_device(
         )
 
     desired = str(desired_device)
-    device_type = torch.device(desired).type
+    try:
+        device_type = torch.device(desired).type
+    except RuntimeError as e:
+        raise ValueError(f"invalid desired device {desired!r}: {e}") from e
     if device_type not in supported:
         raise ValueError(
             f"the model does not support the device '{desired}': it supports "
@@ -141,6 +142,4 @@ def pick_output(
 
 
 def _variants(base: str, outputs: Dict[str, ModelOutput]) -> List[str]:
-    return [
-        name for name in outputs if name == base or name.startswith(base + "/")
-    ]
+    return [name for name in outputs if name == base or name.startswith(base + "/")]

@@ -10,9 +10,11 @@ A neighbor list is a TensorBlock with
 * values of shape ``(n_pairs, 3, 1)``: the vectors ``r_j - r_i + S @ cell``.
 """
 
+import math
 from typing import List
 
 import torch
+
 from metatensor.torch import TensorBlock
 
 from ._jit import script_class
@@ -23,6 +25,33 @@ from ._units import unit_conversion_factor
 def neighbor_sample_names() -> List[str]:
     """Names of the samples of a neighbor list"""
     return ["first_atom", "second_atom", "cell_shift_a", "cell_shift_b", "cell_shift_c"]
+
+
+def _integer_text(value: float) -> str:
+    """The exact decimal digits of ``value``, a non-negative integral float (too
+    large for ``int`` above 2^63: written as mantissa * 2^exponent and doubled
+    digit by digit)"""
+    exponent = 0
+    while value >= 9007199254740992.0:  # 2^53, above which floats are integers
+        value = value / 2.0
+        exponent += 1
+    if exponent == 0:
+        return str(int(value))
+    digits: List[int] = []  # least significant first
+    for character in str(int(value)):
+        digits.insert(0, int(character))
+    for _ in range(exponent):
+        carry = 0
+        for i in range(len(digits)):
+            doubled = 2 * digits[i] + carry
+            digits[i] = doubled % 10
+            carry = doubled // 10
+        if carry != 0:
+            digits.append(carry)
+    text = ""
+    for digit in digits:
+        text = str(digit) + text
+    return text
 
 
 def fixed_6(value: float) -> str:
@@ -38,9 +67,13 @@ def fixed_6(value: float) -> str:
     if value < 0:
         sign = "-"
         value = -value
-    micro = int(round(value * 1e6))
-    fraction = str(micro % 1000000)
-    return sign + str(micro // 1000000) + "." + fraction.rjust(6, "0")
+    # the integer part is exact (value * 1e6 would lose digits for large values)
+    whole = value - math.fmod(value, 1.0)
+    micro = int(round((value - whole) * 1e6))
+    if micro >= 1000000:
+        whole += 1.0
+        micro -= 1000000
+    return sign + _integer_text(whole) + "." + str(micro).rjust(6, "0")
 
 
 class NeighborListOptions:
@@ -68,7 +101,7 @@ class NeighborListOptions:
             raise ValueError(
                 "the cutoff of a neighbor list must be positive, got " + str(cutoff)
             )
-        self._cutoff = cutoff
+        self._cutoff = float(cutoff)
         self._full_list = full_list
         self._strict = strict
         self._length_unit = ""

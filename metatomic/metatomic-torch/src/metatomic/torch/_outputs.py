@@ -5,6 +5,7 @@
 from typing import Dict, List, Optional, Union
 
 import torch
+
 from metatensor.torch import Labels
 
 from ._jit import script_class
@@ -106,6 +107,12 @@ class ModelOutput:
             kind = _per_atom_kind(sample_kind)
         elif isinstance(sample_kind, str):
             kind = _check_sample_kind(sample_kind)
+        elif sample_kind is not None:
+            # only reachable in eager Python, TorchScript checks the type
+            raise TypeError(
+                "`sample_kind` must be a str (or a bool for the deprecated "
+                "`per_atom`), got " + type(sample_kind).__name__
+            )
         if per_atom is not None:
             _warn_per_atom()
             kind = _per_atom_kind(per_atom)
@@ -251,13 +258,13 @@ class ModelCapabilities:
     >>> capabilities = ModelCapabilities(
     ...     outputs={"energy": ModelOutput(unit="eV")},
     ...     atomic_types=[1, 8],
-    ...     interaction_range=5.0,
-    ...     length_unit="angstrom",
+    ...     interaction_range=0.5,
+    ...     length_unit="nm",
     ...     supported_devices=["cpu"],
     ...     dtype="float64",
     ... )
-    >>> capabilities.engine_interaction_range("nm")
-    0.5
+    >>> capabilities.engine_interaction_range("angstrom")
+    5.0
     """
 
     def __init__(

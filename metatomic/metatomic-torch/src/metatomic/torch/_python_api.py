@@ -2,6 +2,7 @@
 after they were compiled (TorchScript code uses the typed methods)."""
 
 import torch
+
 from metatensor_torch._python_api import _split_to_arguments
 
 from ._system import System

@@ -174,10 +174,10 @@ def unit_dimension_for_quantity(name: str) -> str:
     >>> unit_dimension_for_quantity("my_code::dipole")
     ''
     """
-    if is_custom(name):
-        return ""
     message = invalid_name_message(name, "unit_dimension_for_quantity")
     if message != "":
         raise ValueError(message)
+    if is_custom(name):
+        return ""
     base = split_variant(new_name(name))[0]
     return standard_dimensions()[base]

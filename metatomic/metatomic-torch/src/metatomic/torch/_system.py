@@ -5,6 +5,7 @@ periodicity), with the neighbor lists the model requested and extra data
 from typing import Dict, List, Optional
 
 import torch
+
 from metatensor.torch import TensorBlock, TensorMap
 
 from ._jit import script_class
@@ -280,10 +281,14 @@ class System:
         for i in range(len(self._neighbor_options)):
             system._neighbor_options.append(self._neighbor_options[i])
             system._neighbor_lists.append(
-                self._neighbor_lists[i].to(dtype, device, None, non_blocking)
+                self._neighbor_lists[i].to(
+                    dtype=dtype, device=device, non_blocking=non_blocking
+                )
             )
         for name, data in self._data.items():
-            system._data[name] = data.to(dtype, device, None, non_blocking)
+            system._data[name] = data.to(
+                dtype=dtype, device=device, non_blocking=non_blocking
+            )
         return system
 
     def add_neighbor_list(self, options: NeighborListOptions, neighbors: TensorBlock):
@@ -344,8 +349,9 @@ class System:
         )
 
     def known_neighbor_lists(self) -> List[NeighborListOptions]:
-        """Options of the neighbor lists of this system"""
-        return self._neighbor_options
+        """Options of the neighbor lists of this system (a new list: adding to
+        it does not add neighbor lists)"""
+        return self._neighbor_options.copy()
 
     def add_data(self, name: str, tensor: TensorMap, override: bool = False):
         """Add extra data (an input of the model such as masses or charges).
