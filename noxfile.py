@@ -81,6 +81,10 @@ def _doctests(session, package):
         "metatensor_torch": ("learn",),
     }
     ignore = [f"--ignore={location}/{name}.py" for name in siblings.get(package, ())]
+    if "." in package:
+        # a package inside a namespace package (metatomic.torch): by default,
+        # pytest would put `metatomic/` on sys.path, where `torch/` shadows torch
+        ignore += ["--import-mode=importlib", "-o", "consider_namespace_packages=true"]
     with session.chdir(session.create_tmp()):
         session.run(
             "python",

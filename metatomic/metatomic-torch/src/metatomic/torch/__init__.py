@@ -32,6 +32,7 @@ from ._model import AtomisticModel, ModelInterface, is_atomistic_model
 from ._neighbors import NeighborListOptions
 from ._outputs import ModelCapabilities, ModelEvaluationOptions, ModelOutput
 from ._quantities import unit_dimension_for_quantity
+from ._serialization import load_system, load_system_buffer, save, save_buffer
 from ._system import System, register_autograd_neighbors
 from ._units import unit_conversion_factor
 from ._version import __version__
@@ -69,10 +70,14 @@ __all__ = [
     "is_atomistic_model",
     "load_atomistic_model",
     "load_model_extensions",
+    "load_system",
+    "load_system_buffer",
     "pick_device",
     "pick_output",
     "read_model_metadata",
     "register_autograd_neighbors",
+    "save",
+    "save_buffer",
     "systems_to_torch",
     "unit_conversion_factor",
     "unit_dimension_for_quantity",

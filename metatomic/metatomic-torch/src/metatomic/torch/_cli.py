@@ -126,7 +126,9 @@ def evaluate(arguments) -> int:
         atoms.calc = SinglePointCalculator(atoms, **properties)
         results.append(atoms)
     ase.io.write(arguments.output, results, format="extxyz")
-    print(f"wrote energies and forces of {len(results)} structures to {arguments.output}")
+    print(
+        f"wrote energies and forces of {len(results)} structures to {arguments.output}"
+    )
     return 0
 
 
@@ -176,7 +178,9 @@ def main(argv=None) -> int:
     try:
         with warnings.catch_warnings():
             # TorchScript's own deprecation, not actionable for users of a model
-            warnings.filterwarnings("ignore", message="`torch.jit.[a-z]*` is deprecated")
+            warnings.filterwarnings(
+                "ignore", message="`torch.jit.[a-z]*` is deprecated"
+            )
             return arguments.function(arguments)
     except (ValueError, RuntimeError, OSError) as error:
         print(f"metatomic {arguments.command}: error: {error}", file=sys.stderr)

@@ -370,7 +370,8 @@ class System:
                 + "name for this data"
             )
         name = check_name(name, "system data")
-        if tensor.dtype != self._positions.dtype:
+        # a map without blocks has no values, hence no dtype to check
+        if len(tensor) != 0 and tensor.dtype != self._positions.dtype:
             raise ValueError(
                 "the dtype of the data '"
                 + name
