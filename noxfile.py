@@ -283,6 +283,8 @@ def bench(session):
         "ops/",
         "--only",
         "torch/",
+        "--only",
+        "metatomic/",
     ]
     with open(output, "w") as fd:
         session.run("python", str(bench / "bench.py"), *args, stdout=fd)
