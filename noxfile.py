@@ -249,7 +249,9 @@ def demo(session):
     output.mkdir(exist_ok=True)
     with session.chdir(output):
         session.run("python", str(examples / "end_to_end.py"))
-        session.run("python", str(examples / "eval_cli.py"))
+        session.run(
+            "python", str(examples / "eval_cli.py"), "--model", "cu-au-model.pt"
+        )
 
 
 @nox.session
