@@ -139,10 +139,10 @@ def tests_learn(session):
 
 @nox.session(name="tests-metatomic-torch")
 def tests_metatomic_torch(session):
-    """Run the metatomic-torch tests (with metatomic-ase, ASE and vesin installed
-    for the deprecated ``metatomic.torch.ase_calculator`` and the CLI)"""
+    """Run the metatomic-torch tests (with metatomic-ase, ASE, vesin and tqdm
+    installed for the deprecated ``metatomic.torch.ase_calculator`` and the CLI)"""
     session.install(TORCH)
-    session.install(*TEST_DEPS, *METATOMIC_PATHS)
+    session.install(*TEST_DEPS, "tqdm", *METATOMIC_PATHS)
     _pytest(session, [TEST_FOLDERS["metatomic-torch"]])
     _doctests(session, "metatomic.torch")
 
