@@ -1483,9 +1483,11 @@ def info_json(info: Dict[str, str]) -> torch.Tensor:
     return torch.tensor(data, dtype=torch.uint8)
 
 
-def _json_error(message: str, position: int) -> str:
+def _json_error(message: str, position: int, where: str = "'info.json'") -> str:
+    """Message of the errors for invalid JSON in ``where`` (also used by
+    metatomic-torch for the other JSON members it reads)"""
     return _format_error(
-        "invalid JSON in 'info.json': " + message + " at byte " + str(position)
+        "invalid JSON in " + where + ": " + message + " at byte " + str(position)
     )
 
 
@@ -1505,7 +1507,9 @@ def _hex_value(data: List[int], position: int) -> int:
     return value
 
 
-def _parse_json_string(data: List[int], position: int) -> Tuple[str, int]:
+def _parse_json_string(
+    data: List[int], position: int, where: str = "'info.json'"
+) -> Tuple[str, int]:
     """The JSON string starting after its opening quote at ``position - 1``, and
     the position after its closing quote"""
     text: List[int] = []
@@ -1513,7 +1517,9 @@ def _parse_json_string(data: List[int], position: int) -> Tuple[str, int]:
         byte = data[position]
         position += 1
         if byte < 0x20:
-            raise ValueError(_json_error("invalid control character", position - 1))
+            raise ValueError(
+                _json_error("invalid control character", position - 1, where)
+            )
         elif byte != 0x5C:
             text.append(byte)
             continue
@@ -1543,17 +1549,19 @@ def _parse_json_string(data: List[int], position: int) -> Tuple[str, int]:
                 if data[position : position + 2] == [0x5C, 0x75]:
                     low = _hex_value(data, position + 2)
                 if low < 0xDC00 or low > 0xDFFF:
-                    raise ValueError(_json_error("unpaired surrogate", position - 6))
+                    raise ValueError(
+                        _json_error("unpaired surrogate", position - 6, where)
+                    )
                 code = 0x10000 + ((code - 0xD800) << 10) + low - 0xDC00
                 position += 6
             if code < 0 or (0xDC00 <= code and code <= 0xDFFF):
-                raise ValueError(_json_error("invalid \\u escape", position - 6))
+                raise ValueError(_json_error("invalid \\u escape", position - 6, where))
             text += _encode_code_point(code)
         else:
-            raise ValueError(_json_error("invalid escape", position - 2))
+            raise ValueError(_json_error("invalid escape", position - 2, where))
 
     if position >= len(data):
-        raise ValueError(_json_error("unterminated string", position))
+        raise ValueError(_json_error("unterminated string", position, where))
     return _text(text), position + 1
 
 

@@ -152,9 +152,7 @@ def neighbor_options_to_json(options: NeighborListOptions) -> str:
 
 
 def _json_error(where: str, message: str, position: int) -> str:
-    return _mts._format_error(
-        "invalid JSON in " + where + ": " + message + " at byte " + str(position)
-    )
+    return _mts._json_error(message, position, where)
 
 
 def _skip_spaces(data: List[int], position: int) -> int:
@@ -171,57 +169,7 @@ def _skip_spaces(data: List[int], position: int) -> int:
 def _parse_string(data: List[int], position: int, where: str) -> Tuple[str, int]:
     """The JSON string whose opening quote is at ``position``, and the position
     after its closing quote"""
-    position += 1
-    text: List[int] = []
-    while position < len(data) and data[position] != 0x22:
-        byte = data[position]
-        position += 1
-        if byte < 0x20:
-            raise ValueError(
-                _json_error(where, "invalid control character", position - 1)
-            )
-        elif byte != 0x5C:
-            text.append(byte)
-            continue
-
-        escape = -1
-        if position < len(data):
-            escape = data[position]
-        position += 1
-        if escape == 0x22 or escape == 0x5C or escape == 0x2F:
-            text.append(escape)
-        elif escape == 0x62:
-            text.append(0x08)
-        elif escape == 0x66:
-            text.append(0x0C)
-        elif escape == 0x6E:
-            text.append(0x0A)
-        elif escape == 0x72:
-            text.append(0x0D)
-        elif escape == 0x74:
-            text.append(0x09)
-        elif escape == 0x75:
-            code = _mts._hex_value(data, position)
-            position += 4
-            if 0xD800 <= code and code <= 0xDBFF:
-                low = -1
-                if data[position : position + 2] == [0x5C, 0x75]:
-                    low = _mts._hex_value(data, position + 2)
-                if low < 0xDC00 or low > 0xDFFF:
-                    raise ValueError(
-                        _json_error(where, "unpaired surrogate", position - 6)
-                    )
-                code = 0x10000 + ((code - 0xD800) << 10) + low - 0xDC00
-                position += 6
-            if code < 0 or (0xDC00 <= code and code <= 0xDFFF):
-                raise ValueError(_json_error(where, "invalid \\u escape", position - 6))
-            text += _mts._encode_code_point(code)
-        else:
-            raise ValueError(_json_error(where, "invalid escape", position - 2))
-
-    if position >= len(data):
-        raise ValueError(_json_error(where, "unterminated string", len(data)))
-    return _mts._text(text), position + 1
+    return _mts._parse_json_string(data, position + 1, where)
 
 
 def _parse_literal(data: List[int], position: int, where: str) -> Tuple[str, int]:
