@@ -568,6 +568,11 @@ def test_deprecated_import():
     with pytest.raises(AttributeError, match="has no attribute 'Other'"):
         ase_calculator.Other  # noqa: B018
 
+    # also reachable as an attribute of metatomic.torch
+    import metatomic.torch
+
+    assert metatomic.torch.ase_calculator is ase_calculator
+
 
 def test_deprecated_import_without_metatomic_ase(monkeypatch):
     from metatomic.torch import ase_calculator

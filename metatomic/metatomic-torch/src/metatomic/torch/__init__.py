@@ -83,3 +83,13 @@ __all__ = [
     "unit_dimension_for_quantity",
     "utils",
 ]
+
+
+def __getattr__(name):
+    # the deprecated path of the ASE calculator, imported on first use (it needs
+    # metatomic-ase, and ASE)
+    if name == "ase_calculator":
+        import importlib
+
+        return importlib.import_module("metatomic.torch.ase_calculator")
+    raise AttributeError(f"module 'metatomic.torch' has no attribute {name!r}")

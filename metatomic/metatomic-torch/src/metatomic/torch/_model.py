@@ -119,11 +119,26 @@ def _scaled_tensor(tensor: TensorMap, factor: float, length_factor: float) -> Te
     return result
 
 
+# the atomic types of models, as tensors on each device (eager mode only)
+_ATOMIC_TYPES: Dict[Tuple[Tuple[int, ...], torch.device], torch.Tensor] = {}
+
+
+def _types_tensor(atomic_types: List[int], device: torch.device) -> torch.Tensor:
+    if not torch.jit.is_scripting():
+        key = (tuple(atomic_types), device)
+        if key not in _ATOMIC_TYPES:
+            _ATOMIC_TYPES[key] = torch.tensor(
+                atomic_types, dtype=torch.int32, device=device
+            )
+        return _ATOMIC_TYPES[key]
+    return torch.tensor(atomic_types, dtype=torch.int32, device=device)
+
+
 def _check_atomic_types(systems: List[System], atomic_types: List[int]):
     """Refuse systems containing atomic types the model does not handle"""
     for i in range(len(systems)):
         types = systems[i].types
-        allowed = torch.tensor(atomic_types, dtype=types.dtype, device=types.device)
+        allowed = _types_tensor(atomic_types, types.device)
         known = torch.isin(types, allowed)
         if not bool(torch.all(known)):
             unknown = torch.unique(types[torch.logical_not(known)])

@@ -205,10 +205,8 @@ def neighbors_layout_error(neighbors: TensorBlock) -> str:
     components = neighbors.components
     if len(components) != 1 or components[0].names != ["xyz"]:
         return "a neighbor list must have a single component named 'xyz'"
-    xyz = components[0].values
-    if xyz.shape[0] != 3 or not bool(
-        torch.all(xyz.reshape(-1) == torch.arange(3, device=xyz.device))
-    ):
+    xyz: List[int] = components[0].values.reshape(-1).to(torch.int64).tolist()
+    if xyz != [0, 1, 2]:
         return "the 'xyz' component of a neighbor list must contain [0, 1, 2]"
     properties = neighbors.properties
     if properties.names != ["distance"] or len(properties) != 1:

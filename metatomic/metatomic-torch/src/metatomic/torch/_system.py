@@ -105,8 +105,9 @@ def _check_pbc(pbc: torch.Tensor, cell: torch.Tensor):
             + "), got "
             + str(pbc.device)
         )
-    zero_rows = torch.all(cell == 0.0, dim=1)
-    if bool(torch.any(torch.logical_and(torch.logical_not(pbc), ~zero_rows))):
+    non_periodic = torch.logical_not(pbc)
+    # `any` first: most systems are periodic in every direction, or in none
+    if bool(torch.any(non_periodic)) and bool(torch.any(cell[non_periodic] != 0.0)):
         raise ValueError(
             "the cell vectors of non-periodic directions must be zero: set the rows "
             + "of `cell` to zero where `pbc` is False"
