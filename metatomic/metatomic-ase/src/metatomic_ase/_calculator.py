@@ -15,8 +15,6 @@ the system is under tension).
 """
 
 import os
-import sys
-import warnings
 from typing import Dict, List, Optional, Tuple, Union
 
 import ase
@@ -44,38 +42,23 @@ from metatomic.torch import (
 
 from ._inputs import InputsBuilder
 from ._neighbors import ENGINE_LENGTH_UNIT, NeighborListBuilder
+from ._options import (
+    check_bool,
+    has_output,
+    pick_derived_output,
+    resolve_variants,
+    warn,
+)
+from ._state import changed_properties
 
 # properties computed from the energy and its gradients
 _ENERGY_PROPERTIES = ("energy", "energies", "forces", "stress")
-# outputs whose variant can be chosen with `variants`
-_VARIANT_KEYS = (
-    "energy",
-    "energy_uncertainty",
-    "non_conservative_force",
-    "non_conservative_stress",
-)
 # units of the outputs requested from the model (ASE units)
 _ENERGY_UNIT = "eV"
 _FORCE_UNIT = "eV/Angstrom"
 _STRESS_UNIT = "eV/Angstrom^3"
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_ASE = os.path.dirname(os.path.abspath(ase.__file__))
-
-
-def _warn(message: str, category=UserWarning):
-    """``warnings.warn``, pointing at the first caller outside of this package
-    and of ASE"""
-    frame = sys._getframe(0)
-    level = 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(
-        (_HERE, _ASE)
-    ):
-        frame = frame.f_back
-        level += 1
-    warnings.warn(message, category, stacklevel=level)
 
 
 def _full_3x3_to_voigt_6_stress(stress: np.ndarray) -> np.ndarray:
@@ -94,80 +77,6 @@ def _volume(cell: np.ndarray) -> float:
     return abs(
         a0 * (b1 * c2 - b2 * c1) - a1 * (b0 * c2 - b2 * c0) + a2 * (b0 * c1 - b1 * c0)
     )
-
-
-def _has_output(base: str, outputs: Dict[str, ModelOutput]) -> bool:
-    """Whether ``outputs`` has ``base`` or one of its variants"""
-    prefix = base + "/"
-    return any(name == base or name.startswith(prefix) for name in outputs)
-
-
-def _check_bool(value, name: str):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{name}` must be a bool, got {type(value).__name__}")
-
-
-def _resolve_variants(variants) -> Tuple[Dict[str, Optional[str]], set]:
-    """The variant of each output of ``_VARIANT_KEYS`` (the variant of ``energy``
-    by default), and the keys the user gave"""
-    if variants is None:
-        variants = {}
-    if not isinstance(variants, dict):
-        raise TypeError(
-            "`variants` must be a dict (output name => variant name or None), got "
-            f"{type(variants).__name__}"
-        )
-    variants = dict(variants)
-    if "non_conservative_forces" in variants:
-        if "non_conservative_force" in variants:
-            raise ValueError(
-                "`variants` can not contain both 'non_conservative_forces' and "
-                "'non_conservative_force', only use 'non_conservative_force'"
-            )
-        _warn(
-            "the 'non_conservative_forces' key of `variants` is deprecated, use "
-            "'non_conservative_force' instead",
-            DeprecationWarning,
-        )
-        variants["non_conservative_force"] = variants.pop("non_conservative_forces")
-
-    for key, variant in variants.items():
-        if not isinstance(key, str):
-            raise TypeError(
-                f"the keys of `variants` must be strings, got {type(key).__name__}"
-            )
-        if variant is not None and not isinstance(variant, str):
-            raise TypeError(
-                f"the variant of {key!r} in `variants` must be a string or None, got "
-                f"{type(variant).__name__}"
-            )
-    ignored = sorted(set(variants) - set(_VARIANT_KEYS))
-    if ignored:
-        _warn(
-            f"the variants of {ignored} are ignored: MetatomicCalculator only uses "
-            f"the variants of {list(_VARIANT_KEYS)} (use `additional_outputs` or "
-            "`run_model` to compute other outputs)"
-        )
-
-    default = variants.get("energy")
-    resolved = {key: variants.get(key, default) for key in _VARIANT_KEYS}
-    return resolved, set(variants)
-
-
-def _pick_derived_output(
-    base: str, outputs: Dict[str, ModelOutput], variant: Optional[str], given: set
-) -> str:
-    """``pick_output`` for an output whose variant may come from the energy's"""
-    try:
-        return pick_output(base, outputs, variant)
-    except ValueError as error:
-        if base in given:
-            raise
-        raise ValueError(
-            f"{error} (the variant {variant!r} comes from the energy variant: set "
-            f"`variants[{base!r}]` to choose another one, None for the output "
-            "without variant)"
-        ) from error
 
 
 class MetatomicCalculator(Calculator):
@@ -241,8 +150,8 @@ class MetatomicCalculator(Calculator):
         super().__init__()
 
         # ---- arguments ----
-        _check_bool(check_consistency, "check_consistency")
-        _check_bool(do_gradients_with_energy, "do_gradients_with_energy")
+        check_bool(check_consistency, "check_consistency")
+        check_bool(do_gradients_with_energy, "do_gradients_with_energy")
         if additional_outputs is None:
             additional_outputs = {}
         if not isinstance(additional_outputs, dict) or not all(
@@ -286,7 +195,7 @@ class MetatomicCalculator(Calculator):
                 f"`device` must be a string, a torch.device or None, got "
                 f"{type(device).__name__}"
             )
-        resolved_variants, given_variants = _resolve_variants(variants)
+        resolved_variants, given_variants = resolve_variants(variants)
 
         # ---- the model ----
         model_path = None
@@ -333,7 +242,7 @@ class MetatomicCalculator(Calculator):
 
         # ---- which outputs to use ----
         self._energy_key: Optional[str] = None
-        if _has_output("energy", outputs) or "energy" in given_variants:
+        if has_output("energy", outputs) or "energy" in given_variants:
             self._energy_key = pick_output(
                 "energy", outputs, resolved_variants["energy"]
             )
@@ -344,11 +253,11 @@ class MetatomicCalculator(Calculator):
             self._energy_key is not None
             and uncertainty_threshold is not None
             and (
-                _has_output("energy_uncertainty", outputs)
+                has_output("energy_uncertainty", outputs)
                 or "energy_uncertainty" in given_variants
             )
         ):
-            key = _pick_derived_output(
+            key = pick_derived_output(
                 "energy_uncertainty",
                 outputs,
                 resolved_variants["energy_uncertainty"],
@@ -360,14 +269,14 @@ class MetatomicCalculator(Calculator):
         self._nc_force_key: Optional[str] = None
         self._nc_stress_key: Optional[str] = None
         if non_conservative in (True, "forces"):
-            self._nc_force_key = _pick_derived_output(
+            self._nc_force_key = pick_derived_output(
                 "non_conservative_force",
                 outputs,
                 resolved_variants["non_conservative_force"],
                 given_variants,
             )
         if non_conservative in (True, "stress"):
-            self._nc_stress_key = _pick_derived_output(
+            self._nc_stress_key = pick_derived_output(
                 "non_conservative_stress",
                 outputs,
                 resolved_variants["non_conservative_stress"],
@@ -500,49 +409,11 @@ class MetatomicCalculator(Calculator):
         compared as ASE's ``compare_atoms`` does, with a faster path for
         unchanged arrays), and changes of the ``atoms.info`` entries and
         ``atoms.arrays`` the model reads as inputs"""
-        previous = self.atoms
-        if previous is None:
+        if self.atoms is None:
             return list(all_changes)
-
-        ignored = self.ignored_changes
-        changes = []
-        if "cell" not in ignored and not _close(
-            previous.cell.array, atoms.cell.array, tol
-        ):
-            changes.append("cell")
-        if "pbc" not in ignored and not _close(previous.pbc, atoms.pbc, tol):
-            changes.append("pbc")
-        old_arrays = previous.arrays
-        new_arrays = atoms.arrays
-        for name in all_changes:
-            if name in ("cell", "pbc") or name in ignored:
-                continue
-            if name in old_arrays:
-                if name not in new_arrays or not _close(
-                    old_arrays[name], new_arrays[name], tol
-                ):
-                    changes.append(name)
-            elif name in new_arrays:
-                changes.append(name)
-
-        if len(self._inputs) == 0:
-            return changes
-        for key in self._inputs.info_keys:
-            missing = key not in previous.info
-            if missing != (key not in atoms.info) or (
-                not missing and not _same_value(previous.info[key], atoms.info[key])
-            ):
-                changes.append("info")
-                break
-        for key in self._inputs.arrays:
-            if key in changes:
-                continue
-            missing = key not in old_arrays
-            if missing != (key not in new_arrays) or (
-                not missing and not _same_value(old_arrays[key], new_arrays[key])
-            ):
-                changes.append(key)
-        return changes
+        return changed_properties(
+            self.atoms, atoms, tol, self.ignored_changes, self._inputs
+        )
 
     def calculate(
         self,
@@ -578,7 +449,7 @@ class MetatomicCalculator(Calculator):
         stress = gradients or "forces" in requested or "stress" in requested
         if stress and not atoms.pbc.all():
             if "stress" in requested:
-                _warn(
+                warn(
                     "the stress can only be computed for systems periodic in the "
                     f"three directions, these atoms have pbc={atoms.pbc.tolist()}: "
                     "it is not computed"
@@ -666,8 +537,8 @@ class MetatomicCalculator(Calculator):
         """
         if self._energy_key is None:
             raise PropertyNotImplementedError(self._not_implemented("energy"))
-        _check_bool(compute_forces_and_stresses, "compute_forces_and_stresses")
-        _check_bool(per_atom, "per_atom")
+        check_bool(compute_forces_and_stresses, "compute_forces_and_stresses")
+        check_bool(per_atom, "per_atom")
         if per_atom and "energies" not in self.implemented_properties:
             raise PropertyNotImplementedError(self._not_implemented("energies"))
 
@@ -967,7 +838,7 @@ class MetatomicCalculator(Calculator):
         shown = ", ".join(str(entry) for entry in entries[:10])
         if len(entries) > 10:
             shown += f", ... ({len(entries)} in total)"
-        _warn(
+        warn(
             "the energy uncertainty of some atoms is above the threshold of "
             f"{self._uncertainty_threshold} eV, the predictions may be "
             f"unreliable: {what} {shown} (maximal uncertainty: {values.max():.4g} "
@@ -1006,24 +877,3 @@ def _per_atom_values(block, offsets: np.ndarray, width: int) -> np.ndarray:
     )
     result.index_add_(0, index, values)
     return _to_numpy(result)
-
-
-def _close(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
-    """``ase.calculators.calculator.equal(a, b, atol=tol)`` (which uses
-    ``np.allclose(a, b, rtol=0, atol=tol)``), faster"""
-    if a.shape != b.shape:
-        return False
-    if (a == b).all():
-        return True
-    if a.dtype == bool or b.dtype == bool:
-        return False
-    # NaN or infinite differences are not close (equal infinities were handled by
-    # `array_equal`, as `allclose` does)
-    return bool(np.max(np.abs(a - b)) <= tol)
-
-
-def _same_value(a, b) -> bool:
-    """Whether two values of ``atoms.info`` or ``atoms.arrays`` are equal"""
-    a = np.asarray(a)
-    b = np.asarray(b)
-    return a.shape == b.shape and bool(np.all(a == b))
