@@ -78,10 +78,18 @@ def test_round_trip(exported):
     assert [o.requestors() for o in options] == [["PairPotential"]]
     assert options[0].length_unit == "angstrom"
 
-    # saved again, and loaded again
+    # saved again, and loaded again, also after wrapping it again with new
+    # metadata
     path = os.path.join(os.path.dirname(exported), "again.pt")
     loaded.save(path)
     again = mta.load_atomistic_model(path)
+    assert torch.equal(_energies(again).values, expected.values)
+
+    renamed = mta.ModelMetadata(name="renamed")
+    mta.AtomisticModel(loaded, renamed, loaded.capabilities()).save(path)
+    assert mta.read_model_metadata(path).name == "renamed"
+    again = mta.load_atomistic_model(path)
+    assert again.metadata().name == "renamed"
     assert torch.equal(_energies(again).values, expected.values)
 
 

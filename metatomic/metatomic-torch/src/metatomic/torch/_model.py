@@ -332,6 +332,8 @@ class AtomisticModel(torch.nn.Module):
         if is_atomistic_model(module):
             if isinstance(module, torch.jit.RecursiveScriptModule):
                 compiled_wrapper = module
+            else:
+                compiled_wrapper = module._compiled_wrapper
             for options in module.requested_neighbor_lists():
                 for requestor in options.requestors() or [""]:
                     _add_neighbor_list(
