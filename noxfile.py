@@ -219,8 +219,9 @@ def build(session):
         session.run("python", "-m", "build", "--outdir", str(dist), folder)
 
     session.install(TORCH)
-    # the dependencies of metatomic-ase that are not built here
-    session.install(*TEST_DEPS, "ase", "vesin")
+    # the dependencies of metatomic-ase (and of `metatomic eval`) that are not
+    # built here
+    session.install(*TEST_DEPS, "ase", "vesin", "tqdm")
     wheels = sorted(str(path) for path in dist.glob("*.whl"))
     # --no-index: the wheels just built, never a release from PyPI
     session.install("--no-index", "--find-links", str(dist), "metatensor", *wheels)
