@@ -34,10 +34,43 @@ def test_block_from_array():
     assert named.components[0].names == ["xyz"]
     assert named.properties.names == ["n"]
 
-    with pytest.raises(ValueError, match="at least two dimensions, got 1"):
+    with pytest.raises(ValueError, match="does not have enough dimensions: it has 1"):
         block_from_array(np.zeros(3))
+    with pytest.raises(ValueError, match="does not have enough dimensions"):
+        block_from_array(array, sample_names=["a", "b"], property_names=["c", "d"])
+    with pytest.raises(ValueError, match="at least one sample name"):
+        block_from_array(array, sample_names=[])
     with pytest.raises(ValueError, match="got 2 component names for an array with 1"):
         block_from_array(array, component_names=["a", "b"])
+
+
+@pytest.mark.parametrize("arrays", ARRAYS)
+def test_block_from_array_several_names(arrays):
+    # the leading axes are flattened into samples and the trailing ones into
+    # properties, labelled by every combination of indices in C order
+    array = np.arange(2 * 3 * 4 * 5 * 2, dtype=np.float64).reshape(2, 3, 4, 5, 2)
+    if arrays == "torch":
+        import torch
+
+        array = torch.tensor(array)
+    block = block_from_array(
+        array, sample_names=["system", "atom"], property_names=["n", "l"]
+    )
+    assert list(block.values.shape) == [6, 4, 10]
+    assert block.samples.names == ["system", "atom"]
+    assert block.samples.values.tolist() == [[s, a] for s in range(2) for a in range(3)]
+    assert [c.names for c in block.components] == [["component_1"]]
+    assert block.properties.values.tolist() == [
+        [n, k] for n in range(5) for k in range(2)
+    ]
+    # entry (system=1, atom=2, component=3, n=4, l=1) is where the array had it
+    sample = block.samples.position([1, 2])
+    prop = block.properties.position([4, 1])
+    assert float(block.values[sample, 3, prop]) == float(array[1, 2, 3, 4, 1])
+
+    only_samples = block_from_array(array, sample_names=["a", "b", "c", "d"])
+    assert list(only_samples.values.shape) == [2 * 3 * 4 * 5, 2]
+    assert only_samples.components == []
 
 
 @requires_torch

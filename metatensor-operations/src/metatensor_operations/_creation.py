@@ -13,55 +13,77 @@ def block_from_array(
     component_names: Optional[List[str]] = None,
     property_names: Optional[List[str]] = None,
 ) -> TensorBlock:
-    """Wrap an array of at least two dimensions in a block, with labels numbering
-    the entries of each axis: samples named ``sample`` (or ``sample_names``),
-    components ``component_1, component_2, ...`` and properties ``property``. The
-    array is not copied.
+    """Wrap an array in a block, with labels numbering the entries of each axis.
 
-    :param array: numpy array or torch tensor, at least 2-D
-    :param sample_names: name of the sample dimension, as a list of one name
-        (default ``["sample"]``)
+    The first ``len(sample_names)`` axes become the samples (default one axis,
+    named ``sample``) and the last ``len(property_names)`` axes the properties
+    (default one axis, named ``property``); with several names, these axes are
+    flattened and the labels hold every combination of their indices, in C order.
+    The axes in between are components, named ``component_names`` (default
+    ``component_1, component_2, ...``). The block holds ``array`` itself with one
+    sample and one property name, and a reshaped view of it (a copy where numpy or
+    torch can not make a view) otherwise.
+
+    :param array: numpy array or torch tensor
+    :param sample_names: names of the sample dimensions, one per leading axis
     :param component_names: one name per component axis
-    :param property_names: name of the property dimension, as a list of one name
-        (default ``["property"]``)
-    :return: a block sharing ``array``
+    :param property_names: names of the property dimensions, one per trailing
+        axis
+    :return: a block with values of shape ``(samples, *components, properties)``
 
     >>> import numpy as np
     >>> block = block_from_array(np.zeros((3, 2, 4)))
     >>> block.samples.names, [c.names for c in block.components], block.properties.names
     (['sample'], [['component_1']], ['property'])
+    >>> block = block_from_array(np.zeros((2, 3, 4)), sample_names=["system", "atom"])
+    >>> block.values.shape, block.samples.values[:4].tolist()
+    ((6, 4), [[0, 0], [0, 1], [0, 2], [1, 0]])
     """
-    shape = array.shape
-    if len(shape) < 2:
-        raise ValueError(
-            f"the array in 'block_from_array' must have at least two dimensions, "
-            f"got {len(shape)}"
-        )
+    shape = list(array.shape)
     if sample_names is None:
         sample_names = ["sample"]
     if property_names is None:
         property_names = ["property"]
+    n_samples = len(sample_names)
+    n_properties = len(property_names)
+    if n_samples == 0 or n_properties == 0:
+        raise ValueError(
+            "'block_from_array' needs at least one sample name and one property name"
+        )
+    if len(shape) < n_samples + n_properties:
+        raise ValueError(
+            f"the array in 'block_from_array' does not have enough dimensions: it "
+            f"has {len(shape)}, but {n_samples} sample and {n_properties} property "
+            "names were given"
+        )
+    n_components = len(shape) - n_samples - n_properties
     if component_names is None:
         component_names = []
-        for i in range(len(shape) - 2):
+        for i in range(n_components):
             component_names.append(f"component_{i + 1}")
-    if len(component_names) != len(shape) - 2:
+    if len(component_names) != n_components:
         raise ValueError(
             f"'block_from_array' got {len(component_names)} component names for an "
-            f"array with {len(shape) - 2} component axes"
+            f"array with {n_components} component axes"
         )
-    if len(sample_names) != 1 or len(property_names) != 1:
-        raise ValueError(
-            "'block_from_array' needs exactly one sample name and one property name"
-        )
-    samples = Labels(sample_names, _dispatch.range_like(shape[0], array))
+    sample_sizes = shape[:n_samples]
+    property_sizes = shape[len(shape) - n_properties :]
+    samples = Labels(sample_names, _dispatch.grid_like(sample_sizes, array))
     components: List[Labels] = []
-    for i in range(len(component_names)):
-        values = _dispatch.range_like(shape[i + 1], array)
+    for i in range(n_components):
+        values = _dispatch.range_like(shape[n_samples + i], array)
         components.append(Labels([component_names[i]], values))
-    properties = Labels(property_names, _dispatch.range_like(shape[-1], array))
+    properties = Labels(property_names, _dispatch.grid_like(property_sizes, array))
+    values = array
+    if n_samples != 1 or n_properties != 1:
+        new_shape = [len(samples)] + shape[n_samples : n_samples + n_components]
+        new_shape.append(len(properties))
+        values = array.reshape(new_shape)
     return TensorBlock(
-        values=array, samples=samples, components=components, properties=properties
+        values=values,
+        samples=samples,
+        components=components,
+        properties=properties,
     )
 
 

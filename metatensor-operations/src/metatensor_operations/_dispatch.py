@@ -62,6 +62,19 @@ def zeros_like(array: Array, shape: Optional[List[int]] = None) -> Array:
     return np.zeros(shape, dtype=array.dtype)
 
 
+def ones_like(array: Array, shape: Optional[List[int]] = None) -> Array:
+    """Ones with the dtype, device and backend of ``array``, of its shape or
+    ``shape``"""
+    if isinstance(array, _backend.TorchTensor):
+        if shape is None:
+            shape = list(array.shape)
+        return _backend.torch.ones(shape, dtype=array.dtype, device=array.device)
+    _check_numpy(array)
+    if shape is None:
+        shape = list(array.shape)
+    return np.ones(shape, dtype=array.dtype)
+
+
 def int_array_like(values: List[List[int]], like: Array, n_columns: int) -> Array:
     """A 2-D int32 array (label values) of ``values``, with the backend and
     device of ``like``"""
@@ -81,6 +94,26 @@ def copy(array: Array) -> Array:
 
 # ================================================================================ #
 # math
+
+
+def all(array: Array, axis: Optional[int] = None) -> Array:
+    """Whether all entries of ``array`` are true, over ``axis`` or everywhere"""
+    if isinstance(array, _backend.TorchTensor):
+        if axis is None:
+            return _backend.torch.all(array)
+        return _backend.torch.all(array, dim=axis)
+    _check_numpy(array)
+    return np.all(array, axis=axis)
+
+
+def sum(array: Array, axis: Optional[int] = None) -> Array:
+    """The sum of ``array`` over ``axis``, or of all its entries"""
+    if isinstance(array, _backend.TorchTensor):
+        if axis is None:
+            return _backend.torch.sum(array)
+        return _backend.torch.sum(array, dim=axis)
+    _check_numpy(array)
+    return np.sum(array, axis=axis)
 
 
 def abs(array: Array) -> Array:
@@ -190,6 +223,22 @@ def range_like(end: int, like: Array) -> Array:
     return np.arange(end, dtype=np.int32).reshape(-1, 1)
 
 
+def grid_like(sizes: List[int], like: Array) -> Array:
+    """Label values numbering every entry of an array of shape ``sizes``, in C
+    order: a ``(prod(sizes), len(sizes))`` int32 array (one row per entry), with
+    the backend and device of ``like``"""
+    if isinstance(like, _backend.TorchTensor):
+        ranges: List[_backend.torch.Tensor] = []
+        for size in sizes:
+            ranges.append(_backend.torch.arange(size, dtype=_backend.torch.int32))
+        grids = _backend.torch.meshgrid(ranges, indexing="ij")
+        values = _backend.torch.stack(grids, dim=-1).reshape(-1, len(sizes))
+        return values.to(like.device)
+    _check_numpy(like)
+    grids = np.indices(sizes, dtype=np.int32)
+    return np.ascontiguousarray(grids.reshape(len(sizes), -1).T)
+
+
 # ================================================================================ #
 # math operations: add functions below this line
 
@@ -266,19 +315,15 @@ def unique_rows(values: Array) -> Tuple[Array, Array]:
 
 def sum_rows(values: Array, index: Array, n_rows: int) -> Array:
     """``result[index[i]] += values[i]``: sum the rows of ``values`` in ``n_rows``
-    groups given by the int64 ``index``"""
+    groups given by the int64 ``index``, in the order of the rows (for numpy, the
+    sum of one group is bit-identical to ``np.sum`` over its rows)"""
     if isinstance(values, _backend.TorchTensor):
         shape = [n_rows] + list(values.shape[1:])
         result = _backend.torch.zeros(shape, dtype=values.dtype, device=values.device)
         return result.index_add(0, index.to(values.device), values)
     _check_numpy(values)
     result = np.zeros((n_rows,) + values.shape[1:], dtype=values.dtype)
-    if values.shape[0] == 0:
-        return result
-    order = np.argsort(index, kind="stable")
-    ordered = index[order]
-    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
-    result[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    np.add.at(result, index, values)
     return result
 
 

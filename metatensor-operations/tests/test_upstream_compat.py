@@ -1,0 +1,113 @@
+"""Behaviours that code written for upstream metatensor-operations relies on
+(see the package README for the deliberate differences)"""
+
+import importlib
+import sys
+
+import numpy as np
+import pytest
+from _utils import requires_torch
+
+import metatensor
+import metatensor_operations
+from metatensor_operations import _dispatch
+
+
+def test_operations_is_the_package():
+    assert metatensor.operations is metatensor_operations
+    assert sys.modules["metatensor.operations"] is metatensor_operations
+    assert metatensor.operations._dispatch is _dispatch
+    assert importlib.import_module("metatensor.operations._dispatch") is _dispatch
+    from metatensor.operations import _checks
+
+    assert _checks is metatensor_operations._checks
+
+
+@pytest.mark.parametrize(
+    "arrays", ["numpy", pytest.param("torch", marks=requires_torch)]
+)
+def test_dispatch_names(arrays):
+    array = np.array([[1.0, 2.0], [3.0, 0.0]])
+    if arrays == "torch":
+        import torch
+
+        array = torch.tensor(array)
+
+    zeros = _dispatch.zeros_like(array, [3])
+    ones = _dispatch.ones_like(array, shape=[2, 1])
+    assert type(zeros) is type(array) and zeros.dtype == array.dtype
+    assert list(zeros.shape) == [3] and float(zeros.sum()) == 0.0
+    assert list(ones.shape) == [2, 1] and float(ones.sum()) == 2.0
+    assert list(_dispatch.ones_like(array).shape) == [2, 2]
+
+    assert float(_dispatch.sum(array)) == 6.0
+    assert [float(x) for x in _dispatch.sum(array, axis=0)] == [4.0, 2.0]
+    assert not bool(_dispatch.all(array != 0))
+    assert [bool(x) for x in _dispatch.all(array != 0, axis=1)] == [True, False]
+
+    copy = _dispatch.copy(array)
+    copy[0, 0] = 10.0
+    assert float(array[0, 0]) == 1.0
+
+
+def _one_group(values: np.ndarray) -> metatensor.TensorMap:
+    n = values.shape[0]
+    samples = metatensor.Labels(
+        ["system", "atom"], np.array([[0, i] for i in range(n)], dtype=np.int32)
+    )
+    components = [metatensor.Labels.range("c", values.shape[1])]
+    block = metatensor.TensorBlock(
+        values, samples, components, metatensor.Labels.range("p", values.shape[2])
+    )
+    return metatensor.TensorMap(metatensor.Labels.range("key", 1), [block])
+
+
+@pytest.mark.parametrize(
+    "reduction, reference",
+    [
+        (metatensor.sum_over_samples, np.sum),
+        (metatensor.mean_over_samples, np.mean),
+        (metatensor.var_over_samples, np.var),
+        (metatensor.std_over_samples, np.std),
+    ],
+)
+@pytest.mark.parametrize("n_samples", [1, 3, 50, 1000])
+def test_reduction_of_one_group_is_bit_identical_to_numpy(
+    reduction, reference, n_samples
+):
+    # values spanning many orders of magnitude make the summation order visible
+    rng = np.random.default_rng(n_samples)
+    shape = (n_samples, 3, 4)
+    values = rng.normal(size=shape) * 10 ** rng.uniform(-6, 6, size=shape)
+    result = reduction(_one_group(values), "atom").block().values
+    assert np.array_equal(result[0], reference(values, axis=0))
+
+
+def test_mean_gradient_with_sparse_gradients():
+    # kept different from upstream on purpose: three samples are averaged, two of
+    # them have a gradient with respect to atom 0, so d(mean)/d(x_0) is 2/3 (upstream
+    # divides by the number of gradient rows and gives 1)
+    samples = metatensor.Labels(
+        ["system", "atom"], np.array([[0, 0], [0, 1], [0, 2]], dtype=np.int32)
+    )
+    block = metatensor.TensorBlock(
+        np.ones((3, 1)), samples, [], metatensor.Labels.range("p", 1)
+    )
+    gradient_samples = metatensor.Labels(
+        ["sample", "system", "atom"], np.array([[0, 0, 0], [1, 0, 0]], dtype=np.int32)
+    )
+    block.add_gradient(
+        "positions",
+        metatensor.TensorBlock(
+            np.ones((2, 3, 1)),
+            gradient_samples,
+            [metatensor.Labels.range("xyz", 3)],
+            block.properties,
+        ),
+    )
+    tensor = metatensor.TensorMap(metatensor.Labels.range("key", 1), [block])
+    gradient = (
+        metatensor.mean_over_samples(tensor, "atom").block().gradient("positions")
+    )
+    assert gradient.samples.values.tolist() == [[0, 0, 0]]
+    np.testing.assert_allclose(gradient.values, np.full((1, 3, 1), 2.0 / 3.0))
