@@ -306,7 +306,8 @@ def test_equal_metadata_gradients():
     )
     with pytest.raises(
         NotEqualError,
-        match=r"'equal_metadata' should have the same gradients for the block at key "
+        match=r"'equal_metadata' should have the same gradient parameters for the block "
+        r"at key "
         r"\(key=0\), got \['positions'\] and \[\]",
     ):
         equal_metadata_raise(tensor, no_gradients)
@@ -438,11 +439,13 @@ def test_bad_types(functions):
         good, argument, kind = tensor, "tensor", "TensorMap"
     for f in (function, function_raise):
         with pytest.raises(
-            TypeError, match=f"`{argument}_2` in '{name}' must be a {kind}, got int"
+            TypeError,
+            match=rf"`{argument}_2` must be a metatensor {kind}, not <class 'int'> \(in '{name}'\)",
         ):
             f(good, 3)
         with pytest.raises(
-            TypeError, match=f"`{argument}_1` in '{name}' must be a {kind}, got str"
+            TypeError,
+            match=rf"`{argument}_1` must be a metatensor {kind}, not <class 'str'> \(in '{name}'\)",
         ):
             f("tensor", good)
 

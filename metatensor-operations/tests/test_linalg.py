@@ -296,7 +296,7 @@ def test_metadata_errors(function):
     X_gradients, Y_gradients, _ = system(n_samples=3, gradients=("g",))
     with pytest.raises(
         NotEqualError,
-        match=rf"inputs to '{function}' should have the same gradients for the "
+        match=rf"inputs to '{function}' should have the same gradient parameters for the "
         r"block at key \(key=0\), got \['g'\] and \[\]",
     ):
         call(X_gradients, Y)
@@ -389,10 +389,13 @@ def test_mixed_backends(function):
 
 def test_argument_types():
     X, Y, _ = system(n_samples=3, gradients=())
-    with pytest.raises(TypeError, match="`X` in 'lstsq' must be a TensorMap, got int"):
+    with pytest.raises(
+        TypeError, match="`X` must be a metatensor TensorMap, not <class 'int'>"
+    ):
         lstsq(1, Y, rcond=None)
     with pytest.raises(
-        TypeError, match="`Y` in 'solve' must be a TensorMap, got TensorBlock"
+        TypeError,
+        match="`Y` must be a metatensor TensorMap, not <class 'metatensor.TensorBlock'>",
     ):
         solve(X, Y.block(0))
     with pytest.raises(TypeError, match="`rcond` in 'lstsq' must be a float or None"):

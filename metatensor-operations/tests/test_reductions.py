@@ -185,10 +185,13 @@ def test_errors():
     with pytest.raises(ValueError, match="'atom' is not part of the properties"):
         sum_over_properties(tensor, "atom")
     with pytest.raises(
-        TypeError, match="`tensor` in 'sum_over_samples' must be a TensorMap"
+        TypeError,
+        match="`tensor` must be a metatensor TensorMap, not .* \\(in 'sum_over_samples'\\)",
     ):
         sum_over_samples(tensor.block(), "atom")
-    with pytest.raises(TypeError, match="must be a TensorBlock"):
+    with pytest.raises(
+        TypeError, match="`block` must be a metatensor TensorBlock, not"
+    ):
         sum_over_samples_block(tensor, "atom")
 
 

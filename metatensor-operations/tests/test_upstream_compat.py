@@ -111,3 +111,67 @@ def test_mean_gradient_with_sparse_gradients():
     )
     assert gradient.samples.values.tolist() == [[0, 0, 0]]
     np.testing.assert_allclose(gradient.values, np.full((1, 3, 1), 2.0 / 3.0))
+
+
+def _tensor() -> metatensor.TensorMap:
+    block = metatensor.block_from_array(np.arange(6.0).reshape(3, 2))
+    return metatensor.TensorMap(metatensor.Labels.range("key", 1), [block])
+
+
+def test_argument_type_messages():
+    tensor = _tensor()
+    array = np.zeros((3, 2))
+    with pytest.raises(
+        TypeError,
+        match="`A` must be a metatensor TensorMap, not <class 'numpy.ndarray'>",
+    ):
+        metatensor.add(array, tensor)
+    with pytest.raises(
+        TypeError,
+        match="`B` must be a metatensor TensorMap or a scalar value, "
+        "not <class 'numpy.ndarray'>",
+    ):
+        metatensor.multiply(tensor, array)
+    with pytest.raises(
+        TypeError, match="`B` must be a scalar value, not <class 'numpy.ndarray'>"
+    ):
+        metatensor.pow(tensor, np.array([2.0, 3.0]))
+    with pytest.raises(
+        TypeError,
+        match="`block` must be a metatensor TensorBlock, "
+        "not <class 'metatensor.TensorMap'>",
+    ):
+        metatensor.sum_over_samples_block(tensor, "sample")
+    # numpy scalars are scalars
+    assert metatensor.add(tensor, np.float32(1.0)).block().values[0, 0] == 1.0
+    assert metatensor.pow(tensor, np.int64(2)).block().values[1, 1] == 9.0
+
+
+@requires_torch
+def test_core_operations_warn_about_torch_objects():
+    import metatensor.torch
+
+    tensor = metatensor.torch.TensorMap(
+        metatensor.torch.Labels.range("key", 1),
+        [metatensor.torch.block_from_array(__import__("torch").zeros((2, 2)))],
+    )
+    message = (
+        "you should use the operation from `metatensor.torch` as well, e.g. "
+        r"`metatensor.torch.add\(...\)` instead of `metatensor.add\(...\)`"
+    )
+    with pytest.warns(UserWarning, match=message):
+        with pytest.raises(TypeError, match="`A` must be a metatensor TensorMap"):
+            metatensor.add(tensor, 1.0)
+    # the torch operations themselves do not warn
+    assert metatensor.torch.add(tensor, 1.0).block().values.sum() == 4.0
+
+
+def test_requested_gradient_messages():
+    tensor = _tensor()
+    for function in ["empty_like", "zeros_like", "ones_like", "random_uniform_like"]:
+        with pytest.raises(
+            ValueError,
+            match=f"requested gradient 'err' in '{function}' is not defined in this "
+            "tensor",
+        ):
+            getattr(metatensor, function)(tensor, gradients="err")

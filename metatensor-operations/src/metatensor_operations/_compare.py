@@ -22,6 +22,7 @@ from ._utils import (
     _check_blocks_impl,
     _check_same_gradient_parameters_impl,
     _check_same_keys_impl,
+    check_type,
 )
 
 
@@ -32,31 +33,15 @@ def _all_axes() -> List[str]:
 def _check_maps(first: TensorMap, second: TensorMap, function: str):
     """Eager-only: both inputs must be TensorMap"""
     if not torch_jit_is_scripting():
-        if not isinstance(first, TensorMap):
-            raise TypeError(
-                f"`tensor_1` in '{function}' must be a TensorMap, "
-                f"got {type(first).__name__}"
-            )
-        if not isinstance(second, TensorMap):
-            raise TypeError(
-                f"`tensor_2` in '{function}' must be a TensorMap, "
-                f"got {type(second).__name__}"
-            )
+        check_type(first, TensorMap, "tensor_1", function)
+        check_type(second, TensorMap, "tensor_2", function)
 
 
 def _check_blocks(first: TensorBlock, second: TensorBlock, function: str):
     """Eager-only: both inputs must be TensorBlock"""
     if not torch_jit_is_scripting():
-        if not isinstance(first, TensorBlock):
-            raise TypeError(
-                f"`block_1` in '{function}' must be a TensorBlock, "
-                f"got {type(first).__name__}"
-            )
-        if not isinstance(second, TensorBlock):
-            raise TypeError(
-                f"`block_2` in '{function}' must be a TensorBlock, "
-                f"got {type(second).__name__}"
-            )
+        check_type(first, TensorBlock, "block_1", function)
+        check_type(second, TensorBlock, "block_2", function)
 
 
 def _axes(check: Optional[Union[str, List[str]]], function: str) -> List[str]:

@@ -5,6 +5,7 @@ from typing import List, Optional, Union
 
 from . import _dispatch
 from ._backend import Labels, TensorBlock, TensorMap, torch_jit_is_scripting
+from ._utils import check_type
 
 
 def block_from_array(
@@ -87,8 +88,15 @@ def block_from_array(
     )
 
 
+def _like_function(kind: str, what: str) -> str:
+    """Name of the ``*_like`` function creating ``kind`` values for a ``what``
+    ("tensor" or "block")"""
+    name = "random_uniform" if kind == "uniform" else kind
+    return name + "_like" if what == "tensor" else name + "_like_block"
+
+
 def _selected_gradients(
-    block: TensorBlock, gradients: Optional[Union[List[str], str]]
+    block: TensorBlock, gradients: Optional[Union[List[str], str]], function: str
 ) -> List[str]:
     if gradients is None:
         return block.gradients_list()
@@ -99,8 +107,8 @@ def _selected_gradients(
     for parameter in selected:
         if not block.has_gradient(parameter):
             raise ValueError(
-                f"requested gradient '{parameter}' is not defined in this block, "
-                f"available gradients are {block.gradients_list()}"
+                f"requested gradient '{parameter}' in '{function}' is not defined in "
+                f"this tensor, available gradients are {block.gradients_list()}"
             )
     return selected
 
@@ -110,14 +118,20 @@ def _like_block(
     kind: str,
     gradients: Optional[Union[List[str], str]],
     requires_grad: bool,
+    what: str = "block",
 ) -> TensorBlock:
+    """A block like ``block`` with new values (``kind``), inside a ``*_like``
+    function for a ``what`` ("tensor" or "block")"""
+    function = _like_function(kind, what)
+    if not torch_jit_is_scripting() and what == "block":
+        check_type(block, TensorBlock, "block", function)
     result = TensorBlock(
         values=_dispatch.new_like(block.values, kind, requires_grad),
         samples=block.samples,
         components=block.components,
         properties=block.properties,
     )
-    for parameter in _selected_gradients(block, gradients):
+    for parameter in _selected_gradients(block, gradients, function):
         gradient = block.gradient(parameter)
         if len(gradient.gradients_list()) != 0:
             raise NotImplementedError(
@@ -142,13 +156,10 @@ def _like(
     requires_grad: bool,
 ) -> TensorMap:
     if not torch_jit_is_scripting():
-        if not isinstance(tensor, TensorMap):
-            raise TypeError(
-                f"`tensor` must be a TensorMap, got {type(tensor).__name__}"
-            )
+        check_type(tensor, TensorMap, "tensor", _like_function(kind, "tensor"))
     blocks: List[TensorBlock] = []
     for block in tensor.blocks():
-        blocks.append(_like_block(block, kind, gradients, requires_grad))
+        blocks.append(_like_block(block, kind, gradients, requires_grad, "tensor"))
     return TensorMap(tensor.keys, blocks)
 
 

@@ -5,7 +5,7 @@ from typing import List
 from . import _dispatch
 from ._backend import TensorBlock, TensorMap, torch_jit_is_scripting
 from ._checks import checks_enabled
-from ._utils import NotEqualError, _check_same_keys_raise
+from ._utils import NotEqualError, _check_same_keys_raise, check_type
 
 
 def dot(tensor_1: TensorMap, tensor_2: TensorMap) -> TensorMap:
@@ -26,11 +26,8 @@ def dot(tensor_1: TensorMap, tensor_2: TensorMap) -> TensorMap:
     array([[5.]])
     """
     if not torch_jit_is_scripting():
-        for tensor in (tensor_1, tensor_2):
-            if not isinstance(tensor, TensorMap):
-                raise TypeError(
-                    f"inputs to 'dot' must be TensorMap, got {type(tensor).__name__}"
-                )
+        check_type(tensor_1, TensorMap, "tensor_1", "dot")
+        check_type(tensor_2, TensorMap, "tensor_2", "dot")
     if checks_enabled():
         _check_same_keys_raise(tensor_1, tensor_2, "dot")
     blocks: List[TensorBlock] = []

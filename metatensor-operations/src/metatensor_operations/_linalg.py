@@ -17,6 +17,7 @@ from ._utils import (
     _check_blocks_impl,
     _check_same_gradients_impl,
     _check_same_keys_raise,
+    check_type,
 )
 
 
@@ -49,14 +50,8 @@ def _check_arguments(
 ):
     """Eager-only argument type checks"""
     if not torch_jit_is_scripting():
-        if not isinstance(X, TensorMap):
-            raise TypeError(
-                f"`X` in '{function}' must be a TensorMap, got {type(X).__name__}"
-            )
-        if not isinstance(Y, TensorMap):
-            raise TypeError(
-                f"`Y` in '{function}' must be a TensorMap, got {type(Y).__name__}"
-            )
+        check_type(X, TensorMap, "X", function)
+        check_type(Y, TensorMap, "Y", function)
         if rcond is not None and (
             isinstance(rcond, bool) or not isinstance(rcond, (int, float))
         ):

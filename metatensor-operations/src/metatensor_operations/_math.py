@@ -2,6 +2,7 @@
 ``pow`` and ``abs``, with the gradients following the sum, product, quotient and
 chain rules."""
 
+import numbers
 from typing import List, Optional, Union
 
 from . import _dispatch
@@ -12,6 +13,7 @@ from ._utils import (
     _check_blocks_impl,
     _check_same_gradients_impl,
     _check_same_keys_raise,
+    check_type,
 )
 
 
@@ -25,18 +27,21 @@ def _check_no_nested_gradients(block: TensorBlock, function: str):
 
 def _check_tensor(A: TensorMap, name: str, function: str):
     if not torch_jit_is_scripting():
-        if not isinstance(A, TensorMap):
-            raise TypeError(
-                f"`{name}` in '{function}' must be a TensorMap, got {type(A).__name__}"
-            )
+        check_type(A, TensorMap, name, function)
+
+
+def _is_scalar(value) -> bool:
+    """Whether ``value`` is a real Python or numpy scalar (not a bool, not an
+    array)"""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _check_scalar(B: Union[float, int, TensorMap], function: str):
     if not torch_jit_is_scripting():
-        if isinstance(B, bool) or not hasattr(B, "__float__"):
+        if not _is_scalar(B):
             raise TypeError(
-                f"`B` in '{function}' must be a TensorMap or a scalar, "
-                f"got {type(B).__name__}"
+                "`B` must be a metatensor TensorMap or a scalar value, "
+                f"not {type(B)} (in '{function}')"
             )
 
 
@@ -263,8 +268,8 @@ def pow(A: TensorMap, B: Union[float, int]) -> TensorMap:
     """
     _check_tensor(A, "A", "pow")
     if not torch_jit_is_scripting():
-        if isinstance(B, bool) or not hasattr(B, "__float__"):
-            raise TypeError(f"`B` in 'pow' must be a scalar, got {type(B).__name__}")
+        if not _is_scalar(B):
+            raise TypeError(f"`B` must be a scalar value, not {type(B)} (in 'pow')")
     exponent = float(B)
     blocks: List[TensorBlock] = []
     for block in A.blocks():

@@ -21,6 +21,7 @@ from typing import List, Tuple, Union
 from . import _dispatch
 from ._backend import Labels, TensorBlock, TensorMap, torch_jit_is_scripting
 from ._dispatch import Array
+from ._utils import check_type
 
 
 def _names_list(names: Union[str, List[str]]) -> List[str]:
@@ -68,11 +69,7 @@ def _broadcast_rows(array: Array, ndim: int) -> Array:
 
 def _check_block(block: TensorBlock, function: str):
     if not torch_jit_is_scripting():
-        if not isinstance(block, TensorBlock):
-            raise TypeError(
-                f"`block` in '{function}' must be a TensorBlock, "
-                f"got {type(block).__name__}"
-            )
+        check_type(block, TensorBlock, "block", function)
     for parameter in block.gradients_list():
         if len(block.gradient(parameter).gradients_list()) != 0:
             raise NotImplementedError(
@@ -213,11 +210,7 @@ def _reduce(
     tensor: TensorMap, names: Union[str, List[str]], mode: str, axis: str, function: str
 ) -> TensorMap:
     if not torch_jit_is_scripting():
-        if not isinstance(tensor, TensorMap):
-            raise TypeError(
-                f"`tensor` in '{function}' must be a TensorMap, "
-                f"got {type(tensor).__name__}"
-            )
+        check_type(tensor, TensorMap, "tensor", function)
     names_list = _names_list(names)
     blocks: List[TensorBlock] = []
     for block in tensor.blocks():

@@ -5,6 +5,7 @@ returning ``""`` when everything is fine and an error message otherwise; callers
 raise it (``*_raise`` functions) or turn it into a bool.
 """
 
+import warnings
 from typing import List
 
 from ._backend import Labels, TensorBlock, TensorMap
@@ -12,6 +13,33 @@ from ._backend import Labels, TensorBlock, TensorMap
 
 class NotEqualError(Exception):
     """Raised by the ``*_raise`` comparison functions when their inputs differ"""
+
+
+def _is_torch_class(cls) -> bool:
+    return cls.__module__.startswith(("metatensor.torch", "metatensor_torch", "torch"))
+
+
+def check_type(value, expected, name: str, function: str):
+    """Eager-only (call it under ``if not torch_jit_is_scripting()``): raise
+    TypeError when the argument ``name`` of ``function`` is not an instance of the
+    class ``expected`` (a TensorMap, TensorBlock or Labels class). A metatensor-torch
+    object given to a metatensor-core operation first warns that the operation of
+    ``metatensor.torch`` should be used."""
+    if isinstance(value, expected):
+        return
+    if _is_torch_class(type(value)) and not _is_torch_class(expected):
+        warnings.warn(
+            "Trying to use operations from metatensor with objects from "
+            "metatensor-torch, you should use the operation from `metatensor.torch` "
+            f"as well, e.g. `metatensor.torch.{function}(...)` instead of "
+            f"`metatensor.{function}(...)`",
+            UserWarning,
+            stacklevel=4,
+        )
+    raise TypeError(
+        f"`{name}` must be a metatensor {expected.__name__}, not {type(value)} "
+        f"(in '{function}')"
+    )
 
 
 def _check_same_keys_impl(first: TensorMap, second: TensorMap, function: str) -> str:
@@ -115,7 +143,7 @@ def _check_same_gradient_parameters_impl(
         if sorted(parameters_1) == sorted(parameters_2):
             return ""
     return (
-        f"inputs to '{function}' should have the same gradients{where}, "
+        f"inputs to '{function}' should have the same gradient parameters{where}, "
         f"got {parameters_1} and {parameters_2}"
     )
 
