@@ -175,3 +175,49 @@ def test_requested_gradient_messages():
             "tensor",
         ):
             getattr(metatensor, function)(tensor, gradients="err")
+
+
+def test_unique_metadata_argument_messages():
+    tensor = _tensor()
+    block = tensor.block()
+    cases = [
+        (TypeError, "`axis` must be a string, not <class 'float'>", (3.14, "sample")),
+        (
+            TypeError,
+            "`names` must be a list of strings, not <class 'float'>",
+            ("samples", 3.14),
+        ),
+        (
+            TypeError,
+            "`names` elements must be a strings, not <class 'float'>",
+            ("samples", [3.14]),
+        ),
+        (
+            ValueError,
+            "`axis` must be either 'samples' or 'properties', not 'ciao'",
+            ("ciao", "sample"),
+        ),
+        (
+            ValueError,
+            "'ciao' not found in the dimensions of these Labels",
+            ("samples", "ciao"),
+        ),
+    ]
+    for error, message, arguments in cases:
+        with pytest.raises(error, match=message):
+            metatensor.unique_metadata(tensor, *arguments)
+        with pytest.raises(error, match=message):
+            metatensor.unique_metadata_block(block, *arguments)
+    with pytest.raises(
+        TypeError, match="`gradient` must be a string, not <class 'float'>"
+    ):
+        metatensor.unique_metadata(tensor, "samples", "sample", gradient=3.14)
+    with pytest.raises(
+        TypeError,
+        match="`tensor` must be a metatensor TensorMap, not <class 'metatensor.TensorBlock'>",
+    ):
+        metatensor.unique_metadata(block, "samples", "sample")
+    # tuples of names are accepted
+    assert metatensor.unique_metadata(tensor, "samples", ("sample",)).names == [
+        "sample"
+    ]

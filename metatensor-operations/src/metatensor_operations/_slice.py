@@ -2,43 +2,25 @@
 keeps the entries matching a selection, ``split`` (and ``split_block``) makes one
 output per selection. Gradients keep the rows of the kept samples."""
 
-import sys
-import warnings
 from typing import List, Union
 
 from . import _dispatch
 from ._backend import Labels, TensorBlock, TensorMap, torch_jit_is_scripting
 from ._dispatch import Array
+from ._utils import check_type
 
 
 def _check_axis(axis: str, function: str):
+    if not torch_jit_is_scripting():
+        if not isinstance(axis, str):
+            raise TypeError(
+                f"axis must be a string, not {type(axis)} (in '{function}')"
+            )
     if axis != "samples" and axis != "properties":
         raise ValueError(
-            f"`axis` in '{function}' must be 'samples' or 'properties', got '{axis}'"
+            f"axis must be either 'samples' or 'properties', not '{axis}' "
+            f"(in '{function}')"
         )
-
-
-def _stacklevel() -> int:
-    """The ``stacklevel`` making a warning emitted by the caller of this function
-    point to the first frame outside of this package (eager Python only)"""
-    package = __name__.rsplit(".", 1)[0]
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None:
-        module = frame.f_globals.get("__name__", "")
-        if module != package and not module.startswith(package + "."):
-            break
-        frame = frame.f_back
-        level += 1
-    return level
-
-
-def _warn(message: str):
-    """Emit a UserWarning pointing at the code calling the operation"""
-    if not torch_jit_is_scripting():
-        warnings.warn(message, UserWarning, stacklevel=_stacklevel())
-    else:
-        warnings.warn(message, stacklevel=2)
 
 
 def _as_selection(
@@ -51,10 +33,9 @@ def _as_selection(
             selection = list(selection)
         elif hasattr(selection, "tolist") and not isinstance(selection, Labels):
             if len(getattr(selection, "shape", ())) != 1:
-                raise TypeError(
-                    f"`selection` in '{function}' must be Labels or a list of "
-                    "integer positions, got an array of shape "
-                    f"{tuple(selection.shape)}"
+                raise ValueError(
+                    "`selection` must be a 1-D array of integers, got an array of "
+                    f"shape {tuple(selection.shape)} (in '{function}')"
                 )
             selection = selection.tolist()
         if isinstance(selection, list):
@@ -66,8 +47,8 @@ def _as_selection(
                     )
         elif not isinstance(selection, Labels):
             raise TypeError(
-                f"`selection` in '{function}' must be Labels or a list of integer "
-                f"positions, got {type(selection).__name__}"
+                "`selection` must be metatensor Labels, an array or List[int], "
+                f"not {type(selection)} (in '{function}')"
             )
     return selection
 
@@ -77,6 +58,13 @@ def _positions(
 ) -> Array:
     """Positions in ``labels`` of the entries kept by ``selection``"""
     if isinstance(selection, Labels):
+        for name in selection.names:
+            if name not in labels.names:
+                what = "sample" if axis == "samples" else "property"
+                raise ValueError(
+                    f"invalid {what} name '{name}' which is not part of the "
+                    f"input, expected some of {labels.names} (in '{function}')"
+                )
         return labels.select(selection)
     count = len(labels)
     for index in selection:
@@ -164,8 +152,7 @@ def slice_block(
         ``selection`` when it has exactly the axis names, the order of the block
         otherwise), or a list of integer positions along the axis, kept in the
         given order (tuples and 1-D integer arrays are accepted in eager Python)
-    :return: a new block; a ``UserWarning`` is emitted when nothing is kept
-        (pointing at the calling code)
+    :return: a new block (empty when nothing is kept)
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock
@@ -177,12 +164,11 @@ def slice_block(
     >>> slice_block(block, "samples", [2, 0]).samples.values.tolist()
     [[1, 0], [0, 0]]
     """
+    if not torch_jit_is_scripting():
+        check_type(block, TensorBlock, "block", "slice_block")
     _check_axis(axis, "slice_block")
     selection = _as_selection(selection, "slice_block")
-    result = _slice_block(block, axis, selection, "slice_block")
-    if _dispatch.size(result.values) == 0 and _dispatch.size(block.values) != 0:
-        _warn(f"'slice' selected no {axis}, the result is an empty block")
-    return result
+    return _slice_block(block, axis, selection, "slice_block")
 
 
 def slice(
@@ -196,8 +182,8 @@ def slice(
     :param selection: Labels whose names are a subset of the axis names, or a
         list of integer positions (applied to every block); see
         :py:func:`slice_block`
-    :return: a new map with the same keys; a ``UserWarning`` is emitted when some
-        blocks become empty (pointing at the calling code)
+    :return: a new map with the same keys (blocks where nothing is kept are
+        empty)
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock, TensorMap
@@ -207,17 +193,13 @@ def slice(
     >>> slice(tensor, "properties", selection).block().properties.values.tolist()
     [[2], [0]]
     """
+    if not torch_jit_is_scripting():
+        check_type(tensor, TensorMap, "tensor", "slice")
     _check_axis(axis, "slice")
     selection = _as_selection(selection, "slice")
     blocks: List[TensorBlock] = []
-    empty = False
     for block in tensor.blocks():
-        result = _slice_block(block, axis, selection, "slice")
-        if _dispatch.size(result.values) == 0 and _dispatch.size(block.values) != 0:
-            empty = True
-        blocks.append(result)
-    if empty:
-        _warn(f"'slice' selected no {axis} in some blocks, they are now empty")
+        blocks.append(_slice_block(block, axis, selection, "slice"))
     return TensorMap(tensor.keys, blocks)
 
 
@@ -227,8 +209,8 @@ def _as_selections(
     if not torch_jit_is_scripting():
         if not isinstance(selections, (list, tuple)):
             raise TypeError(
-                f"`selections` in '{function}' must be a list of Labels or of lists "
-                f"of integer positions, got {type(selections).__name__}"
+                f"`selections` must be a list, not {type(selections)}: '{function}' "
+                "takes a list of Labels or of lists of integer positions"
             )
     checked: List[Union[Labels, List[int]]] = []
     for selection in selections:
@@ -246,7 +228,7 @@ def split_block(
     :param axis: ``"samples"`` or ``"properties"``
     :param selections: list of selections, each Labels or a list of integer
         positions as in :py:func:`slice_block`; they may overlap or leave entries
-        out. Empty results do not warn (an empty part is a valid split).
+        out
     :return: a list of new blocks, one per selection
 
     >>> import numpy as np
@@ -258,6 +240,8 @@ def split_block(
     >>> [len(part) for part in parts]
     [1, 2]
     """
+    if not torch_jit_is_scripting():
+        check_type(block, TensorBlock, "block", "split_block")
     _check_axis(axis, "split_block")
     checked = _as_selections(selections, "split_block")
     results: List[TensorBlock] = []
@@ -286,6 +270,8 @@ def split(
     >>> parts[0].block().samples.values.tolist()
     [[0], [2]]
     """
+    if not torch_jit_is_scripting():
+        check_type(tensor, TensorMap, "tensor", "split")
     _check_axis(axis, "split")
     checked = _as_selections(selections, "split")
     results: List[TensorMap] = []

@@ -4,8 +4,32 @@ properties of a TensorMap."""
 from typing import List, Optional, Union
 
 from . import _dispatch
-from ._backend import Labels, TensorBlock, TensorMap
+from ._backend import Labels, TensorBlock, TensorMap, torch_jit_is_scripting
 from ._dispatch import Array
+from ._utils import check_type
+
+
+def _check_arguments(
+    axis: str, names: Union[str, List[str]], gradient: Optional[str], function: str
+):
+    """Eager-only type checks of the arguments"""
+    if not isinstance(axis, str):
+        raise TypeError(f"`axis` must be a string, not {type(axis)} (in '{function}')")
+    if not isinstance(names, (str, list, tuple)):
+        raise TypeError(
+            f"`names` must be a list of strings, not {type(names)} (in '{function}')"
+        )
+    if not isinstance(names, str):
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError(
+                    f"`names` elements must be a strings, not {type(name)} "
+                    f"(in '{function}')"
+                )
+    if gradient is not None and not isinstance(gradient, str):
+        raise TypeError(
+            f"`gradient` must be a string, not {type(gradient)} (in '{function}')"
+        )
 
 
 def _columns(labels: Labels, names: List[str]) -> Array:
@@ -14,8 +38,8 @@ def _columns(labels: Labels, names: List[str]) -> Array:
     for name in names:
         if name not in all_names:
             raise ValueError(
-                f"'{name}' in 'unique_metadata' is not part of these labels, "
-                f"expected some of {all_names}"
+                f"'{name}' not found in the dimensions of these Labels, expected some "
+                f"of {all_names} (in 'unique_metadata')"
             )
         columns.append(all_names.index(name))
     return _dispatch.select_columns(labels.values, columns)
@@ -24,8 +48,8 @@ def _columns(labels: Labels, names: List[str]) -> Array:
 def _labels_of(block: TensorBlock, axis: str, gradient: Optional[str]) -> Labels:
     if axis != "samples" and axis != "properties":
         raise ValueError(
-            "`axis` in 'unique_metadata' must be 'samples' or 'properties', "
-            f"got '{axis}'"
+            "`axis` must be either 'samples' or 'properties', "
+            f"not '{axis}' (in 'unique_metadata')"
         )
     if gradient is not None:
         block = block.gradient(gradient)
@@ -50,6 +74,10 @@ def unique_metadata_block(
     >>> unique_metadata_block(block, "samples", "system").values.tolist()
     [[0], [2]]
     """
+    if not torch_jit_is_scripting():
+        check_type(block, TensorBlock, "block", "unique_metadata_block")
+        _check_arguments(axis, names, gradient, "unique_metadata_block")
+        names = list(names) if isinstance(names, tuple) else names
     if isinstance(names, str):
         names = [names]
     labels = _labels_of(block, axis, gradient)
@@ -82,6 +110,10 @@ def unique_metadata(
     >>> unique_metadata(tensor, "samples", "system").values.tolist()
     [[1], [3]]
     """
+    if not torch_jit_is_scripting():
+        check_type(tensor, TensorMap, "tensor", "unique_metadata")
+        _check_arguments(axis, names, gradient, "unique_metadata")
+        names = list(names) if isinstance(names, tuple) else names
     if isinstance(names, str):
         names = [names]
     arrays: List[Array] = []
