@@ -221,3 +221,40 @@ def test_unique_metadata_argument_messages():
     assert metatensor.unique_metadata(tensor, "samples", ("sample",)).names == [
         "sample"
     ]
+
+
+@pytest.mark.parametrize(
+    "arrays", ["numpy", pytest.param("torch", marks=requires_torch)]
+)
+def test_sort_descending_sorts_gradient_components(arrays):
+    values = np.arange(6.0).reshape(3, 2)
+    block = metatensor.block_from_array(values)
+    gradient_values = np.arange(3 * 3 * 2, dtype=np.float64).reshape(3, 3, 2)
+    block.add_gradient(
+        "positions",
+        metatensor.TensorBlock(
+            gradient_values,
+            metatensor.Labels(
+                ["sample", "atom"], np.array([[0, 0], [1, 0], [2, 0]], dtype=np.int32)
+            ),
+            [metatensor.Labels.range("xyz", 3)],
+            block.properties,
+        ),
+    )
+    tensor = metatensor.TensorMap(metatensor.Labels.range("key", 1), [block])
+    if arrays == "torch":
+        tensor = tensor.to(arrays="torch")
+    result = metatensor.sort(tensor, descending=True).block()
+    gradient = result.gradient("positions")
+    assert gradient.components[0].values.tolist() == [[2], [1], [0]]
+    assert gradient.samples.values.tolist() == [[2, 0], [1, 0], [0, 0]]
+    expected = gradient_values[:, ::-1, ::-1]
+    np.testing.assert_array_equal(np.asarray(gradient.values), expected)
+    # the gradient is still consistent with the values: same entry, same number
+    assert float(result.values[0, 0]) == values[2, 1]
+
+    with pytest.raises(
+        ValueError,
+        match="`axes` must be one of 'samples', 'components' or 'properties', not 'error'",
+    ):
+        metatensor.sort_block(block, axes="error")

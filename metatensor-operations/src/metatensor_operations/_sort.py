@@ -19,8 +19,10 @@ def _axes_list(axes: Union[str, List[str]], keys: bool) -> List[str]:
         selected = axes
     for axis in selected:
         if axis not in allowed:
+            also = "'keys' or 'all'" if keys else "'all'"
             raise ValueError(
-                f"`axes` in 'sort' must be 'all' or some of {allowed}, got '{axis}'"
+                "`axes` must be one of 'samples', 'components' or 'properties', "
+                f"not '{axis}' ({also} are also accepted by 'sort')"
             )
     return selected
 
@@ -40,8 +42,9 @@ def _sort_block(block: TensorBlock, axes: List[str], descending: bool) -> Tensor
     if sort_samples:
         samples, sample_order = _sorted_labels(samples, descending)
         values = _dispatch.take(values, sample_order, 0)
+    sort_components = "components" in axes
     component_orders: List[Array] = []
-    if "components" in axes:
+    if sort_components:
         new_components: List[Labels] = []
         for i in range(len(components)):
             component, order = _sorted_labels(components[i], descending)
@@ -76,15 +79,20 @@ def _sort_block(block: TensorBlock, axes: List[str], descending: bool) -> Tensor
             )
             gradient_values = _dispatch.take(gradient_values, order, 0)
         n_extra = len(gradient.components) - len(block.components)
+        gradient_components: List[Labels] = []
+        for i in range(n_extra):
+            # the components that only exist in the gradient (e.g. ``xyz``)
+            component = gradient.components[i]
+            if sort_components:
+                component, order = _sorted_labels(component, descending)
+                gradient_values = _dispatch.take(gradient_values, order, i + 1)
+            gradient_components.append(component)
         for i in range(len(component_orders)):
             gradient_values = _dispatch.take(
                 gradient_values, component_orders[i], n_extra + i + 1
             )
         if sort_properties:
             gradient_values = _dispatch.take(gradient_values, property_order, -1)
-        gradient_components: List[Labels] = []
-        for i in range(n_extra):
-            gradient_components.append(gradient.components[i])
         for component in components:
             gradient_components.append(component)
         result.add_gradient(
@@ -104,7 +112,7 @@ def sort_block(
 ) -> TensorBlock:
     """Sort the samples, components and/or properties (``axes``, ``"all"`` by
     default) of ``block`` in lexicographic order; gradients follow, and their rows
-    are sorted too
+    are sorted too, as are the components that only exist in gradients
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock
