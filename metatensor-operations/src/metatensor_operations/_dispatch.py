@@ -117,9 +117,13 @@ def sum(array: Array, axis: Optional[int] = None) -> Array:
 
 
 def abs(array: Array) -> Array:
+    """``|array|``; complex numpy arrays keep their complex dtype (``|z| + 0j``,
+    as upstream metatensor), complex torch tensors give real ones"""
     if isinstance(array, _backend.TorchTensor):
         return _backend.torch.abs(array)
     _check_numpy(array)
+    if np.iscomplexobj(array):
+        return np.abs(array).astype(array.dtype)
     return np.abs(array)
 
 

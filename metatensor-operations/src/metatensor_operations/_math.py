@@ -289,8 +289,11 @@ def pow(A: TensorMap, B: Union[float, int]) -> TensorMap:
 
 def abs(A: TensorMap) -> TensorMap:
     """Element-wise absolute value ``|A|``. Gradients are multiplied by the sign of
-    the values (for complex values, by :math:`\\bar{A} / |A|`, keeping the real
-    part: the derivative of the modulus); the gradient at zero is zero.
+    the values; the gradient at zero is zero. For complex torch values, the
+    result is real and gradients are multiplied by :math:`\\bar{A} / |A|`, keeping
+    the real part (the derivative of the modulus); complex numpy values keep their
+    complex dtype (:math:`|A| + 0i`) and gradients are multiplied by
+    :math:`A / |A|`, as in upstream metatensor.
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock, TensorMap
@@ -315,9 +318,14 @@ def abs(A: TensorMap) -> TensorMap:
             sample = gradient.samples.column("sample")
             if complex_values:
                 safe = modulus + (modulus == 0)
-                factor = _dispatch.conj(a) / safe
-                rows = _dispatch.rows_for_gradient(factor, sample, n_extra)
-                values = _dispatch.real(rows * gradient.values)
+                if _dispatch.is_complex(modulus):
+                    # numpy: a complex modulus, and (z / |z|) dz (as upstream)
+                    rows = _dispatch.rows_for_gradient(a / safe, sample, n_extra)
+                    values = rows * gradient.values
+                else:
+                    factor = _dispatch.conj(a) / safe
+                    rows = _dispatch.rows_for_gradient(factor, sample, n_extra)
+                    values = _dispatch.real(rows * gradient.values)
             else:
                 rows = _dispatch.rows_for_gradient(_dispatch.sign(a), sample, n_extra)
                 values = rows * gradient.values
