@@ -288,7 +288,7 @@ def test_metadata_errors(function):
     with_components, _, _ = system(n_samples=3, gradients=(), components=True)
     with pytest.raises(
         NotEqualError,
-        match=rf"inputs to '{function}' should have the same number of components "
+        match=rf"inputs to '{function}' have a different number of components "
         r"for the block at key \(key=0\), got 1 and 0",
     ):
         call(with_components, Y)

@@ -258,3 +258,55 @@ def test_sort_descending_sorts_gradient_components(arrays):
         match="`axes` must be one of 'samples', 'components' or 'properties', not 'error'",
     ):
         metatensor.sort_block(block, axes="error")
+
+
+def _two_blocks(components_2):
+    first = metatensor.TensorBlock(
+        np.zeros((2, 3, 1)),
+        metatensor.Labels.range("s", 2),
+        [metatensor.Labels.range("c", 3)],
+        metatensor.Labels.range("p", 1),
+    )
+    second = metatensor.TensorBlock(
+        np.zeros((2,) + tuple(len(c) for c in components_2) + (1,)),
+        metatensor.Labels.range("s", 2),
+        components_2,
+        metatensor.Labels.range("p", 1),
+    )
+    return first, second
+
+
+def test_comparison_messages():
+    first, second = _two_blocks([])
+    keys = metatensor.Labels(["key_1", "key_2"], np.array([[0, 0]], dtype=np.int32))
+    with pytest.raises(
+        metatensor.NotEqualError,
+        match=r"blocks for key \(key_1=0, key_2=0\) are different: values shapes are "
+        "different",
+    ):
+        metatensor.allclose_raise(
+            metatensor.TensorMap(keys, [first]), metatensor.TensorMap(keys, [second])
+        )
+    first, second = _two_blocks([])
+    with pytest.raises(metatensor.NotEqualError, match="^values shapes are different"):
+        metatensor.equal_block_raise(first, second)
+    with pytest.raises(
+        metatensor.NotEqualError,
+        match="inputs to 'equal_metadata_block_raise' have a different number of "
+        "components",
+    ):
+        metatensor.equal_metadata_block_raise(first, second)
+
+    first, second = _two_blocks([metatensor.Labels.range("other_c", 3)])
+    with pytest.raises(
+        metatensor.NotEqualError,
+        match="inputs to 'allclose' should have the same components, but they are not "
+        "the same or not in the same order",
+    ):
+        metatensor.allclose_block_raise(first, second)
+    with pytest.raises(
+        ValueError,
+        match="'wrong' does not refer to metadata to check, choose from 'samples', "
+        "'properties' and 'components'",
+    ):
+        metatensor.equal_metadata_block(first, first, check=["wrong"])

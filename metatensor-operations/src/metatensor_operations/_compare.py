@@ -16,7 +16,7 @@ whole purpose.
 from typing import List, Optional, Tuple, Union
 
 from . import _dispatch
-from ._backend import TensorBlock, TensorMap, torch_jit_is_scripting
+from ._backend import Labels, TensorBlock, TensorMap, torch_jit_is_scripting
 from ._utils import (
     NotEqualError,
     _check_blocks_impl,
@@ -67,8 +67,8 @@ def _axes(check: Optional[Union[str, List[str]]], function: str) -> List[str]:
     for axis in axes:
         if axis != "samples" and axis != "components" and axis != "properties":
             raise ValueError(
-                f"invalid axis '{axis}' in `check` for '{function}', expected "
-                "'samples', 'components', 'properties' or 'all'"
+                f"'{axis}' does not refer to metadata to check, choose from "
+                f"'samples', 'properties' and 'components' (or 'all', in '{function}')"
             )
     return axes
 
@@ -81,31 +81,81 @@ def _values_impl(
     rtol: float,
     atol: float,
     equal_nan: bool,
-    where: str,
+    what: str,
 ) -> str:
-    """Compare two arrays of the same shape; mixing numpy and torch raises"""
+    """Compare two arrays of the same shape by value (an integer and a floating
+    point array can be equal); mixing numpy and torch raises. ``what`` names the
+    arrays in the message (``"values"`` or ``"gradient 'g' values"``)"""
     _dispatch.check_same_backend(a, b, function)
-    if a.dtype != b.dtype:
-        return (
-            f"inputs to '{function}' should have the same dtype{where}, "
-            f"got {a.dtype} and {b.dtype}"
-        )
     device_1 = _dispatch.device_name(a)
     device_2 = _dispatch.device_name(b)
     if device_1 != device_2:
         return (
-            f"inputs to '{function}' should be on the same device{where}, "
-            f"got {device_1} and {device_2}"
+            f"inputs to '{function}' should be on the same device: {what} are on "
+            f"{device_1} and {device_2}"
         )
     if exact:
         if not _dispatch.array_equal(a, b):
-            return f"inputs to '{function}' should have the same values{where}"
+            return f"{what} are not equal"
     elif not _dispatch.allclose(a, b, rtol, atol, equal_nan):
-        return (
-            f"inputs to '{function}' should have close values{where} "
-            f"(rtol={rtol}, atol={atol})"
-        )
+        return f"{what} are not allclose (rtol={rtol}, atol={atol})"
     return ""
+
+
+def _labels_message(first: Labels, second: Labels, what: str, prefix: str) -> str:
+    """``""`` when the labels are the same, else the message of equal/allclose
+    saying that the ``what`` (samples, components, properties) differ"""
+    if first.names == second.names and first == second:
+        return ""
+    message = f"{prefix} {what} are not the same or not in the same order"
+    if first.names != second.names:
+        message += f", got names {first.names} and {second.names}"
+    return message
+
+
+def _compared_metadata_impl(
+    first: TensorBlock, second: TensorBlock, function: str, gradient: str
+) -> str:
+    """The metadata check of equal and allclose, in upstream's words: samples,
+    then the shape of the values, then components and properties. ``gradient``
+    is the gradient parameter of these blocks (``""`` for the values)"""
+    if gradient == "":
+        prefix = f"inputs to '{function}' should have the same"
+        what = "values"
+        message = _labels_message(
+            first.samples, second.samples, "samples, but they", prefix
+        )
+    else:
+        prefix = (
+            f"inputs to '{function}' should have the same gradients: "
+            f"gradient '{gradient}'"
+        )
+        what = f"gradient '{gradient}' values"
+        message = _labels_message(first.samples, second.samples, "samples", prefix)
+    if message != "":
+        return message
+    shape_1 = list(first.values.shape)
+    shape_2 = list(second.values.shape)
+    if shape_1 != shape_2:
+        return f"{what} shapes are different, got {shape_1} and {shape_2}"
+    components_1 = first.components
+    components_2 = second.components
+    for i in range(len(components_1)):
+        if gradient == "":
+            message = _labels_message(
+                components_1[i], components_2[i], "components, but they", prefix
+            )
+        else:
+            message = _labels_message(
+                components_1[i], components_2[i], "components", prefix
+            )
+        if message != "":
+            return message
+    if gradient == "":
+        return _labels_message(
+            first.properties, second.properties, "properties, but they", prefix
+        )
+    return _labels_message(first.properties, second.properties, "properties", prefix)
 
 
 def _blocks_impl(
@@ -123,16 +173,22 @@ def _blocks_impl(
 ) -> str:
     """Compare two blocks: the metadata on the ``check`` axes, then the values
     (if ``compare_values``, exactly or within tolerances), then the same for all
-    gradients, recursively (with a queue: TorchScript has no recursion)"""
-    queue: List[Tuple[TensorBlock, TensorBlock, str]] = [(first, second, where)]
+    gradients, recursively (with a queue: TorchScript has no recursion).
+    ``where`` says which block this is in the messages of ``equal_metadata``"""
+    # blocks, their gradient parameter ("" for the values, "g/h" for gradients of
+    # gradients) and where they are for the messages
+    queue: List[Tuple[TensorBlock, TensorBlock, str, str]] = [
+        (first, second, "", where)
+    ]
     index = 0
     while index < len(queue):
-        block_1, block_2, location = queue[index]
+        block_1, block_2, gradient, location = queue[index]
         index += 1
-        message = _check_blocks_impl(block_1, block_2, function, check, location)
-        if message != "":
-            return message
         if compare_values:
+            message = _compared_metadata_impl(block_1, block_2, function, gradient)
+            if message != "":
+                return message
+            what = "values" if gradient == "" else f"gradient '{gradient}' values"
             message = _values_impl(
                 block_1.values,
                 block_2.values,
@@ -141,10 +197,12 @@ def _blocks_impl(
                 rtol,
                 atol,
                 equal_nan,
-                location,
+                what,
             )
-            if message != "":
-                return message
+        else:
+            message = _check_blocks_impl(block_1, block_2, function, check, location)
+        if message != "":
+            return message
         if check_gradients:
             message = _check_same_gradient_parameters_impl(
                 block_1, block_2, function, location
@@ -152,10 +210,12 @@ def _blocks_impl(
             if message != "":
                 return message
             for parameter in block_1.gradients_list():
+                path = parameter if gradient == "" else f"{gradient}/{parameter}"
                 queue.append(
                     (
                         block_1.gradient(parameter),
                         block_2.gradient(parameter),
+                        path,
                         f"{location} for the '{parameter}' gradients",
                     )
                 )
@@ -202,6 +262,8 @@ def _tensors_impl(
             f" for the block at key {entry.print()}",
         )
         if message != "":
+            if compare_values:
+                return f"blocks for key {entry.print()} are different: {message}"
             return message
     return ""
 
@@ -225,7 +287,7 @@ def _equal_impl(tensor_1: TensorMap, tensor_2: TensorMap, function: str) -> str:
 def _equal_block_impl(block_1: TensorBlock, block_2: TensorBlock, function: str) -> str:
     _check_blocks(block_1, block_2, function)
     return _blocks_impl(
-        block_1, block_2, function, _all_axes(), True, True, True, 0.0, 0.0, False, ""
+        block_1, block_2, "equal", _all_axes(), True, True, True, 0.0, 0.0, False, ""
     )
 
 
@@ -234,9 +296,9 @@ def equal(tensor_1: TensorMap, tensor_2: TensorMap) -> bool:
 
     They must have the same keys (in any order) and, for each key, blocks with the
     same samples, components and properties (in the same order), the same values
-    (same array kind, dtype, device and exact values: NaN differs from
-    everything, like in ``numpy.array_equal``), and the same gradients, compared
-    the same way, recursively. This is what ``tensor_1 == tensor_2`` calls.
+    (same array kind and device, and exact values compared by value whatever the
+    dtype: NaN differs from everything, like in ``numpy.array_equal``), and the
+    same gradients, compared the same way, recursively. This is what ``tensor_1 == tensor_2`` calls.
 
     :param tensor_1: first TensorMap
     :param tensor_2: second TensorMap
@@ -272,14 +334,14 @@ def equal_raise(tensor_1: TensorMap, tensor_2: TensorMap):
     >>> equal_raise(tensor, tensor + 1.0)
     Traceback (most recent call last):
       ...
-    metatensor_operations._utils.NotEqualError: inputs to 'equal' should have the same values for the block at key (_=0)
+    metatensor_operations._utils.NotEqualError: blocks for key (_=0) are different: values are not equal
     """  # noqa: E501
     _raise(_equal_impl(tensor_1, tensor_2, "equal"))
 
 
 def equal_block(block_1: TensorBlock, block_2: TensorBlock) -> bool:
     """Whether two TensorBlock are exactly equal: same samples, components and
-    properties, same values (array kind, dtype, device and values) and same
+    properties, same values (array kind, device and values, by value) and same
     gradients, recursively. This is what ``block_1 == block_2`` calls.
 
     :param block_1: first TensorBlock
@@ -312,7 +374,7 @@ def equal_block_raise(block_1: TensorBlock, block_2: TensorBlock):
     >>> equal_block_raise(block, other)
     Traceback (most recent call last):
       ...
-    metatensor_operations._utils.NotEqualError: inputs to 'equal_block' should have the same properties names, got ['p'] and ['q']
+    metatensor_operations._utils.NotEqualError: inputs to 'equal' should have the same properties, but they are not the same or not in the same order, got names ['p'] and ['q']
     """  # noqa: E501
     _raise(_equal_block_impl(block_1, block_2, "equal_block"))
 
@@ -356,7 +418,7 @@ def _allclose_block_impl(
     return _blocks_impl(
         block_1,
         block_2,
-        function,
+        "allclose",
         _all_axes(),
         True,
         True,
@@ -379,7 +441,7 @@ def allclose(
 
     The keys must be the same (in any order); for each key, the blocks must have
     the same samples, components, properties and gradients (as in
-    :py:func:`equal`), the same array kind, dtype and device, and values (and
+    :py:func:`equal`), the same array kind and device, and values (by value, whatever the dtype) (and
     gradient values) close element-wise, as in ``numpy.allclose``:
 
     .. math::
@@ -434,7 +496,7 @@ def allclose_raise(
     >>> allclose_raise(tensor, tensor + 1e-6)
     Traceback (most recent call last):
       ...
-    metatensor_operations._utils.NotEqualError: inputs to 'allclose' should have close values for the block at key (_=0) (rtol=1e-13, atol=1e-12)
+    metatensor_operations._utils.NotEqualError: blocks for key (_=0) are different: values are not allclose (rtol=1e-13, atol=1e-12)
     """  # noqa: E501
     _raise(_allclose_impl(tensor_1, tensor_2, rtol, atol, equal_nan, "allclose"))
 
@@ -677,10 +739,10 @@ def equal_metadata_block_raise(
     >>> equal_metadata_block_raise(block, other)
     Traceback (most recent call last):
       ...
-    metatensor_operations._utils.NotEqualError: inputs to 'equal_metadata_block' should have the same samples names, got ['s'] and ['t']
+    metatensor_operations._utils.NotEqualError: inputs to 'equal_metadata_block_raise' should have the same samples names, got ['s'] and ['t']
     """  # noqa: E501
     _raise(
         _equal_metadata_block_impl(
-            block_1, block_2, check, check_gradients, "equal_metadata_block"
+            block_1, block_2, check, check_gradients, "equal_metadata_block_raise"
         )
     )

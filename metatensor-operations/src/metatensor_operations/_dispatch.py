@@ -164,12 +164,14 @@ def take(array: Array, indices: Array, axis: int) -> Array:
 def allclose(
     first: Array, second: Array, rtol: float, atol: float, equal_nan: bool
 ) -> bool:
-    """Whether the arrays have the same shape and close values"""
+    """Whether the arrays have the same shape and close values (compared by
+    value: the dtypes may differ)"""
     if isinstance(first, _backend.TorchTensor):
         if first.shape != second.shape:
             return False
+        dtype = _backend.torch.promote_types(first.dtype, second.dtype)
         return _backend.torch.allclose(
-            first, second, rtol=rtol, atol=atol, equal_nan=equal_nan
+            first.to(dtype), second.to(dtype), rtol=rtol, atol=atol, equal_nan=equal_nan
         )
     _check_numpy(first)
     if first.shape != second.shape:
@@ -178,11 +180,13 @@ def allclose(
 
 
 def array_equal(first: Array, second: Array) -> bool:
-    """Whether the arrays have the same shape and values"""
+    """Whether the arrays have the same shape and values (compared by value: the
+    dtypes may differ)"""
     if isinstance(first, _backend.TorchTensor):
         if first.shape != second.shape:
             return False
-        return bool(_backend.torch.equal(first, second))
+        dtype = _backend.torch.promote_types(first.dtype, second.dtype)
+        return bool(_backend.torch.equal(first.to(dtype), second.to(dtype)))
     _check_numpy(first)
     return bool(np.array_equal(first, second))
 

@@ -109,7 +109,7 @@ def _check_blocks_impl(
             components_2 = second.components
             if len(components_1) != len(components_2):
                 return (
-                    f"inputs to '{function}' should have the same number of "
+                    f"inputs to '{function}' have a different number of "
                     f"components{where}, got {len(components_1)} and "
                     f"{len(components_2)}"
                 )
