@@ -20,6 +20,10 @@ from metatensor_learn.data import (
 # atomic types of the atoms of a few structures
 STRUCTURES = [[1, 8, 1], [6, 1, 1, 1, 1], [8, 8], [1, 6, 7]]
 
+# the structures have different keys: batches hold their union
+UNION = {"different_keys": "union"}
+join_union = functools.partial(group_and_join, join_kwargs=UNION)
+
 
 def per_structure(system, types, module=metatensor, array=np.asarray, gradients=False):
     """Per-structure features: one block per atomic type in the structure (key
@@ -134,7 +138,7 @@ def test_group():
     assert batch._fields == ("energy", "my-name")
     assert batch.energy == (1.0, 3.0)
     assert getattr(batch, "my-name") == ("a", "c")
-    assert repr(batch) == "Batch(energy=(1.0, 3.0), my-name=('a', 'c'))"
+    assert repr(batch) == "Batch(energy=(1.0, 3.0), 'my-name'=('a', 'c'))"
 
 
 def test_group_errors():
@@ -169,7 +173,7 @@ def test_join_core(array):
         energy=[torch.tensor([float(i)]) for i in range(4)],
         name=["H2O", "CH4", "O2", "HCN"],
     )
-    batch = group_and_join([dataset[i] for i in (1, 2, 3)])
+    batch = join_union([dataset[i] for i in (1, 2, 3)])
 
     assert batch._fields == ("sample_id", "features", "energy", "name")
     assert batch.sample_id == ("b", "c", "d")
@@ -177,7 +181,6 @@ def test_join_core(array):
     assert torch.equal(batch.energy, torch.tensor([[1.0], [2.0], [3.0]]))
 
     assert isinstance(batch.features, metatensor.TensorMap)
-    # the structures have different keys: the batch holds their union
     check_joined(batch.features, [1, 2, 3])
     assert type(batch.features.block(0).values) is type(tensors[0].block(0).values)
 
@@ -189,7 +192,7 @@ def test_join_core_gradients(array):
         for s, types in enumerate(STRUCTURES)
     ]
     dataset = Dataset(features=tensors)
-    batch = group_and_join([dataset[i] for i in (0, 1, 3)])
+    batch = join_union([dataset[i] for i in (0, 1, 3)])
     check_joined(batch.features, [0, 1, 3], gradients=True)
 
 
@@ -201,7 +204,7 @@ def test_join_metatensor_torch(gradients):
         for s, types in enumerate(STRUCTURES)
     ]
     dataset = Dataset(features=tensors)
-    batch = group_and_join([dataset[i] for i in (2, 0, 3)])
+    batch = join_union([dataset[i] for i in (2, 0, 3)])
     assert isinstance(batch.features, mtt.TensorMap)
     check_joined(batch.features, [2, 0, 3], gradients=gradients)
 
@@ -210,29 +213,32 @@ def test_join_kwargs():
     tensors = [per_structure(0, [1, 8]), per_structure(0, [1, 1])]
     samples = [Dataset(features=tensors)[i] for i in (0, 1)]
 
+    # different keys: `join`'s default is to refuse them
+    with pytest.raises(
+        ValueError,
+        match="failed to join the field 'features' of the batch: .*same keys",
+    ):
+        group_and_join(samples)
     # the same samples in two maps: join fails without a new dimension
     with pytest.raises(
         metatensor.MetatensorError,
         match="failed to join the field 'features' of the batch: .*multiple times",
     ):
-        group_and_join(samples)
+        join_union(samples)
 
-    batch = group_and_join(samples, join_kwargs={"add_dimension": "batch"})
+    batch = group_and_join(
+        samples, join_kwargs={"add_dimension": "batch", "different_keys": "union"}
+    )
     block = batch.features.block(0)
     assert block.samples.names == ["system", "atom", "batch"]
     assert block.samples.values.tolist() == [[0, 0, 0], [0, 0, 1], [0, 1, 1]]
     assert batch.features.keys.values.tolist() == [[1], [8]]
 
-    # user arguments override the default different_keys="union"
     batch = group_and_join(
         samples,
         join_kwargs={"add_dimension": "batch", "different_keys": "intersection"},
     )
     assert batch.features.keys.values.tolist() == [[1]]
-    with pytest.raises(ValueError, match="should have the same keys"):
-        group_and_join(
-            samples, join_kwargs={"add_dimension": "batch", "different_keys": "error"}
-        )
 
     for name in ["axis", "tensors"]:
         with pytest.raises(
@@ -266,7 +272,7 @@ def test_fields_to_join():
     batch = group_and_join(samples, fields_to_join=[])
     assert batch == group(samples)
 
-    batch = group_and_join(samples)
+    batch = join_union(samples)
     # (2, 3) tensors are stacked along the first dimension
     assert torch.equal(batch.forces, torch.cat([torch.zeros(2, 3), torch.ones(2, 3)]))
 
@@ -347,7 +353,7 @@ def features_dataset(n=10):
 
 def test_dataloader():
     dataset = features_dataset()
-    loader = DataLoader(dataset, batch_size=4)
+    loader = DataLoader(dataset, batch_size=4, collate_fn=join_union)
     assert isinstance(loader, torch.utils.data.DataLoader)
     assert batches_ids(loader) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
@@ -358,7 +364,11 @@ def test_dataloader():
 
     # shuffled batches cover every sample once
     loader = DataLoader(
-        dataset, batch_size=3, shuffle=True, generator=torch.Generator().manual_seed(1)
+        dataset,
+        batch_size=3,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(1),
+        collate_fn=join_union,
     )
     ids = batches_ids(loader)
     assert [len(batch) for batch in ids] == [3, 3, 3, 1]
@@ -389,7 +399,7 @@ def test_dataloader_collate_fn():
 def test_dataloader_workers():
     # batches come back from the worker process by pickle
     dataset = features_dataset(6)
-    loader = DataLoader(dataset, batch_size=4, num_workers=1)
+    loader = DataLoader(dataset, batch_size=4, num_workers=1, collate_fn=join_union)
     batches = list(loader)
     assert [list(batch.sample_id) for batch in batches] == [[0, 1, 2, 3], [4, 5]]
     assert type(batches[0]).__name__ == "Batch"
@@ -406,7 +416,9 @@ def test_dataloader_distributed_sampler():
     for rank in range(2):
         sampler = DistributedSampler(dataset, num_replicas=2, rank=rank, shuffle=True)
         sampler.set_epoch(3)
-        loader = DataLoader(dataset, batch_size=2, sampler=sampler)
+        loader = DataLoader(
+            dataset, batch_size=2, sampler=sampler, collate_fn=join_union
+        )
         ids.append(sum(batches_ids(loader), []))
 
     assert len(ids[0]) == len(ids[1]) == 5
@@ -415,5 +427,7 @@ def test_dataloader_distributed_sampler():
 
     for rank in range(2):
         sampler = DistributedSampler(dataset, num_replicas=2, rank=rank, shuffle=False)
-        loader = DataLoader(dataset, batch_size=5, sampler=sampler)
+        loader = DataLoader(
+            dataset, batch_size=5, sampler=sampler, collate_fn=join_union
+        )
         assert batches_ids(loader) == [list(range(rank, 10, 2))]

@@ -96,13 +96,11 @@ def test_dataset_index():
     assert dataset[torch.tensor(1)].x == 20
 
     message = (
-        r"index -1 is out of range for Dataset of size 3: indices must be in \[0, 3\)"
+        r"Index -1 not in dataset: Dataset has 3 samples, indices must be in \[0, 3\)"
     )
     with pytest.raises(ValueError, match=message):
         dataset[-1]
-    with pytest.raises(
-        ValueError, match="index 3 is out of range for Dataset of size 3"
-    ):
+    with pytest.raises(ValueError, match="Index 3 not in dataset"):
         dataset[3]
     with pytest.raises(TypeError, match="Dataset indices must be integers, got float"):
         dataset[1.0]
@@ -111,9 +109,42 @@ def test_dataset_index():
 
     loader = Loader()
     lazy = Dataset(size=2, x=loader)
-    with pytest.raises(ValueError, match="index 2 is out of range"):
+    with pytest.raises(ValueError, match="Index 2 not in dataset"):
         lazy[2]
     assert loader.calls == []
+
+
+def failing(argument):
+    raise FileNotFoundError(f"no file for {argument}")
+
+
+def test_dataset_lazy_errors():
+    dataset = Dataset(x=[1, 2], c=failing)
+    with pytest.raises(
+        ValueError,
+        match="Error loading data field 'c' at sample index 1: "
+        "FileNotFoundError: no file for 1",
+    ) as error:
+        dataset[1]
+    assert isinstance(error.value.__cause__, FileNotFoundError)
+
+    indexed = IndexedDataset(sample_id=["cat", 3], c=failing)
+    with pytest.raises(
+        ValueError, match="Error loading data field 'c' for sample 'cat'"
+    ):
+        indexed.get_sample("cat")
+    with pytest.raises(ValueError, match="Error loading data field 'c' for sample 3"):
+        indexed[1]
+
+
+def test_dataset_data():
+    # user code reads and replaces the list or the callable of a field
+    dataset = Dataset(x=[1, 2], y=failing)
+    assert dataset._data == {"x": [1, 2], "y": failing}
+    dataset._data["y"] = lambda index: -index
+    assert dataset[1] == (2, -1)
+    indexed = IndexedDataset(sample_id=["a"], x=[1])
+    assert indexed._data == {"x": [1]}
 
 
 def test_dataset_empty():
@@ -132,7 +163,11 @@ def test_dataset_from_dict():
     assert getattr(sample, "dipole-moment") == 0.1
     # a field may be called "size" in a dictionary
     assert sample.size == 3
-    assert repr(sample) == "Sample(energy=1.0, dipole-moment=0.1, size=3)"
+    # names that are not identifiers are quoted
+    assert repr(sample) == "Sample(energy=1.0, 'dipole-moment'=0.1, size=3)"
+    # fields by name
+    assert sample["dipole-moment"] == 0.1 and sample["energy"] == 1.0
+    assert sample[0] == 1.0 and sample[1:] == (0.1, 3)
 
     loader = Loader()
     dataset = Dataset.from_dict({"lazy field": loader}, size=5)
@@ -152,13 +187,16 @@ def test_dataset_errors():
         Dataset(x=Loader(), y=Loader())
     with pytest.raises(
         ValueError,
-        match="the list fields of Dataset must have the same length, got 2 for 'x', 3 for 'y'",
+        match=r"Number of samples inconsistent between data fields: \[2, 3\]: "
+        "got 2 for 'x', 3 for 'y'",
     ):
         Dataset(x=[1, 2], y=[1, 2, 3])
     with pytest.raises(
-        ValueError, match="`size` of Dataset is 3, but the field 'x' has 2 values"
+        ValueError,
+        match=r"Number of samples inconsistent between argument 'size' \(3\) and "
+        r"data fields: \(\[2, 3\]\): got 2 for 'x', 3 for 'z'",
     ):
-        Dataset(size=3, x=[1, 2])
+        Dataset(size=3, x=[1, 2], y=Loader(), z=[1, 2, 3])
     with pytest.raises(
         TypeError, match="`size` of Dataset must be an integer, got float"
     ):
@@ -262,19 +300,19 @@ def test_indexed_dataset():
         "IndexedDataset(size=3, fields=['sample_id', 'energy', 'positions'])"
     )
 
-    with pytest.raises(ValueError, match="index 3 is out of range for IndexedDataset"):
+    with pytest.raises(ValueError, match="Index 3 not in dataset: IndexedDataset"):
         dataset[3]
-    with pytest.raises(ValueError, match="index -1 is out of range for IndexedDataset"):
+    with pytest.raises(ValueError, match="Index -1 not in dataset: IndexedDataset"):
         dataset[-1]
 
 
 def test_indexed_dataset_get_sample_errors():
     dataset = IndexedDataset(sample_id=[(0, 1), (1, 0)], x=[1, 2])
     assert dataset.get_sample((1, 0)).x == 2
-    with pytest.raises(
-        ValueError, match=r"there is no sample with id \(2, 2\) in this dataset"
-    ):
+    with pytest.raises(ValueError, match=r"Sample ID \(2, 2\) not in dataset"):
         dataset.get_sample((2, 2))
+    with pytest.raises(ValueError, match="Sample ID 'foo' not in dataset"):
+        dataset.get_sample("foo")
     with pytest.raises(
         TypeError, match=r"sample ids are hashable, got an unhashable list \(\[0, 1\]\)"
     ):
@@ -293,8 +331,8 @@ def test_indexed_dataset_array_ids():
 def test_indexed_dataset_errors():
     with pytest.raises(
         ValueError,
-        match="`sample_id` of IndexedDataset must hold unique values, "
-        "got 'b' at positions 1 and 3",
+        match="Sample IDs must be unique, found some duplicate: "
+        "'b' at positions 1 and 3 of `sample_id`",
     ):
         IndexedDataset(sample_id=["a", "b", "c", "b"], x=[1, 2, 3, 4])
     with pytest.raises(
@@ -309,9 +347,10 @@ def test_indexed_dataset_errors():
         IndexedDataset(sample_id=[0, 1], size=2, x=[1, 2])
     with pytest.raises(
         ValueError,
-        match="`sample_id` of IndexedDataset has 2 values, but the field 'x' has 3",
+        match=r"Number of samples inconsistent between argument 'sample_id' \(2\) "
+        r"and data fields: \(\[2, 3\]\): got 2 for 'x', 3 for 'y'",
     ):
-        IndexedDataset(sample_id=[0, 1], x=[1, 2, 3])
+        IndexedDataset(sample_id=[0, 1], x=[1, 2], y=[1, 2, 3])
     with pytest.raises(
         TypeError,
         match="`sample_id` of IndexedDataset must be a list of ids, got function",

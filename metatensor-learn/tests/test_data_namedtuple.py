@@ -31,8 +31,18 @@ def test_fields_and_access():
 
 def test_repr():
     Sample = namedtuple("Sample", ["energy", "structure name"])
-    assert repr(Sample(-1.5, "H2O")) == "Sample(energy=-1.5, structure name='H2O')"
+    # names that are not identifiers are quoted
+    assert repr(Sample(-1.5, "H2O")) == "Sample(energy=-1.5, 'structure name'='H2O')"
     assert repr(namedtuple("Empty", [])()) == "Empty()"
+
+
+def test_index_by_name():
+    Sample = namedtuple("Sample", ["energy", "structure name"])
+    sample = Sample(-1.5, "H2O")
+    assert sample["structure name"] == "H2O" and sample["energy"] == -1.5
+    assert sample[-1] == "H2O" and sample[:1] == (-1.5,)
+    with pytest.raises(KeyError, match="'forces' is not a field of Sample, the"):
+        sample["forces"]
 
 
 def test_keywords_and_replace():

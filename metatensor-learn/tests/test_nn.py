@@ -31,8 +31,10 @@ def _sample(gradient):
 def _check_gradients(module, tensor, result, layers=None):
     """Every gradient of ``result`` follows the chain rule through the layer of
     its key"""
+    if layers is None:
+        layers = getattr(module, "module_map", module)
     for i, block in enumerate(tensor.blocks()):
-        layer = module[i] if layers is None else layers[i]
+        layer = layers[i]
         gradient = block.gradient("positions")
         sample = _sample(gradient)
         expected = _expected_gradient(
@@ -51,7 +53,7 @@ def test_linear(flavour):
     result = module(tensor)
     assert result.keys == keys
     for i, block in enumerate(tensor.blocks()):
-        layer = module[i]
+        layer = module.module_map[i]
         assert isinstance(layer, torch.nn.Linear)
         expected = block.values @ layer.weight.T + layer.bias
         torch.testing.assert_close(result.block(i).values, expected)
@@ -71,8 +73,8 @@ def test_linear_arguments(flavour):
     module = flavour.nn.Linear(
         keys, [3, 3, 3], out_properties=properties, bias=[True, False, True]
     )
-    assert [layer.out_features for layer in module] == [2, 2, 2]
-    assert [layer.bias is None for layer in module] == [False, True, False]
+    assert [layer.out_features for layer in module.module_map] == [2, 2, 2]
+    assert [layer.bias is None for layer in module.module_map] == [False, True, False]
     assert module.in_keys == keys
     assert module.out_properties == [properties] * 3
     result = module(flavour.tensor().to(dtype=torch.float32))
@@ -168,11 +170,12 @@ def test_equivariant_linear(flavour):
     keys = flavour.keys()
     tensor = flavour.tensor()
     module = flavour.nn.EquivariantLinear(keys, 3, 4, dtype=torch.float64)
-    assert [layer.bias is not None for layer in module] == [True, False, False]
+    layers = module.module_map
+    assert [layer.bias is not None for layer in layers] == [True, False, False]
     result = module(tensor)
     for i, block in enumerate(tensor.blocks()):
         expected = torch.nn.functional.linear(
-            block.values, module[i].weight, module[i].bias
+            block.values, layers[i].weight, layers[i].bias
         )
         torch.testing.assert_close(result.block(i).values, expected)
     _check_gradients(module, tensor, result)
@@ -182,11 +185,15 @@ def test_equivariant_linear(flavour):
     module = flavour.nn.EquivariantLinear(
         other, 3, 2, invariant_keys=flavour.labels(["angular"], [[0], [2]])
     )
-    assert [layer.bias is not None for layer in module] == [True, False, True]
+    assert [layer.bias is not None for layer in module.module_map] == [
+        True,
+        False,
+        True,
+    ]
     with pytest.raises(ValueError, match=r"`in_keys` have no dimension \['o3_lambda'"):
         flavour.nn.EquivariantLinear(other, 3, 2)
     module = flavour.nn.EquivariantLinear(keys, 3, 2, bias=False)
-    assert all(layer.bias is None for layer in module)
+    assert all(layer.bias is None for layer in module.module_map)
 
 
 @pytest.mark.parametrize("name", ["ReLU", "SiLU", "Tanh"])
@@ -243,7 +250,7 @@ def test_layer_norm(flavour, mean, affine):
     )
     if affine:
         with torch.no_grad():
-            for layer in module:
+            for layer in module.module_map:
                 layer.weight.uniform_(0.5, 1.5)
                 layer.bias.uniform_(-1.0, 1.0)
     result = module(tensor)
@@ -254,11 +261,12 @@ def test_layer_norm(flavour, mean, affine):
             values.var(dim=-1, unbiased=False, keepdim=True) + 1e-3
         )
         if affine:
-            expected = expected * module[i].weight + module[i].bias
+            layer = module.module_map[i]
+            expected = expected * layer.weight + layer.bias
         torch.testing.assert_close(result.block(i).values, expected)
         if mean and affine:
             reference = torch.nn.functional.layer_norm(
-                values, (5,), module[i].weight, module[i].bias, eps=1e-3
+                values, (5,), layer.weight, layer.bias, eps=1e-3
             )
             torch.testing.assert_close(result.block(i).values, reference)
         assert result.block(i).properties == block.properties
@@ -267,10 +275,28 @@ def test_layer_norm(flavour, mean, affine):
     invariant = flavour.nn.InvariantLayerNorm(keys, 5, dtype=torch.float64)
     result = invariant(tensor)
     torch.testing.assert_close(result.block(2).values, tensor.block(2).values)
-    assert isinstance(invariant[0], type(module[0]))
+    assert isinstance(invariant.module_map[0], type(module.module_map[0]))
     _check_gradients(invariant, tensor, result)
     # no bias without elementwise_affine, or when asked
-    assert flavour.nn.LayerNorm(keys, 5, bias=False)[0].bias is None
+    assert flavour.nn.LayerNorm(keys, 5, bias=False).module_map[0].bias is None
+
+
+def test_invariant_layer_norm_features(flavour):
+    keys = flavour.keys()
+    # `in_features` has one entry per invariant key, in the order of the keys
+    module = flavour.nn.InvariantLayerNorm(
+        keys, [4, 6], invariant_keys=flavour.labels(["o3_lambda"], [[0], [2]])
+    )
+    layers = module.module_map
+    assert layers[0].in_features == 4 and layers[2].in_features == 6
+    assert not hasattr(layers[1], "in_features")
+    assert len(list(module.parameters())) == 4
+
+    result = flavour.nn.InvariantLayerNorm(keys, [5])(flavour.tensor(n_properties=5))
+    mean = result.block(0).values.mean(dim=-1)
+    torch.testing.assert_close(mean, torch.zeros_like(mean))
+    with pytest.raises(ValueError, match="has 3 entries but there are 1 invariant"):
+        flavour.nn.InvariantLayerNorm(keys, [5, 5, 5])
 
 
 def test_equivariant_transformation(flavour):
@@ -294,10 +320,32 @@ def test_equivariant_transformation(flavour):
         )
     assert result.block(1).properties == flavour.labels(["g"], [[0], [1], [2]])
 
-    with pytest.raises(ValueError, match="must keep the number of features"):
-        flavour.nn.EquivariantTransformation(torch.nn.Linear(3, 2), keys, 3, 2)
-    with pytest.raises(ValueError, match="does not support blocks with gradients"):
+    with pytest.raises(ValueError, match="does not support covariant blocks with"):
         module(flavour.tensor())
+
+
+def test_equivariant_transformation_features(flavour):
+    keys = flavour.keys()
+    tensor = flavour.tensor(gradients=False)
+    # the invariant block goes from 3 to 5 features, out_properties follow
+    wide = flavour.labels(["g"], [[p] for p in range(5)])
+    narrow = flavour.labels(["g"], [[0], [1], [2]])
+    linear = torch.nn.Linear(3, 5, dtype=torch.float64)
+    module = flavour.nn.EquivariantTransformation(
+        [linear, torch.nn.Tanh(), torch.nn.Tanh()],
+        keys,
+        in_features=3,
+        out_properties=[wide, narrow, narrow],
+    )
+    result = module(tensor)
+    torch.testing.assert_close(result.block(0).values, linear(tensor.block(0).values))
+    assert result.block(0).properties == wide
+    assert result.block(2).properties == narrow
+
+    # modules for covariant blocks must keep the number of features
+    shrink = flavour.nn.EquivariantTransformation(torch.nn.Linear(3, 2), keys, 3, 2)
+    with pytest.raises(ValueError, match="gives 2 features from 3: modules for"):
+        shrink(tensor.to(dtype=torch.float32))
 
 
 def test_sequential(flavour):
@@ -311,11 +359,28 @@ def test_sequential(flavour):
     result = module(tensor)
     expected = norm(activation(linear(tensor)))
     assert flavour.equal(result, expected)
-    assert len(module) == 3 and module[1] is activation
-    assert "0.0.weight" in module.state_dict()
+    # the layers of each key are chained, and shared with the modules given
+    assert len(module.module_map[2]) == 3
+    assert module.module_map[2][1] is activation.module_map[2]
+    assert "module_map.module_list.0.0.weight" in module.state_dict()
+
+    # the output properties are those the last module would give
+    properties = flavour.labels(["energy"], [[0], [1], [2], [3]])
+    named = flavour.nn.Linear(keys, 3, out_properties=properties, dtype=torch.float64)
+    for modules in [(named, activation), (named, activation, norm)]:
+        result = flavour.nn.Sequential(keys, *modules)(tensor)
+        assert result.block(1).properties == properties
+    keeping = [
+        flavour.nn.Tanh(keys),
+        flavour.nn.LayerNorm(keys, 3, dtype=torch.float64),
+    ]
+    result = flavour.nn.Sequential(keys, *keeping)(tensor)
+    assert result.block(2).properties == tensor.block(2).properties
 
     with pytest.raises(ValueError, match="the module at position 1 has different"):
         flavour.nn.Sequential(keys, linear, flavour.nn.ReLU(_first(flavour, 2)))
+    with pytest.raises(TypeError, match="position 0 of Sequential is a Tanh, which"):
+        flavour.nn.Sequential(keys, torch.nn.Tanh())
 
 
 def test_parameters_and_state_dict(flavour):
@@ -338,10 +403,10 @@ def test_parameters_and_state_dict(flavour):
     assert not flavour.equal(module(tensor), other(tensor))
     other.load_state_dict(module.state_dict())
     assert flavour.equal(module(tensor), other(tensor))
-    assert other[0].in_keys == keys
+    assert other.in_keys == keys
 
     moved = copy.deepcopy(module).to(torch.float32)
-    assert moved[0][0].weight.dtype == torch.float32
+    assert moved.module_map[0][0].weight.dtype == torch.float32
     result = moved(tensor.to(dtype=torch.float32))
     assert result.block(1).values.dtype == torch.float32
     assert result.block(1).gradient("positions").values.dtype == torch.float32
@@ -382,9 +447,9 @@ def test_training_step(flavour):
 
 def test_flavour_classes(flavour):
     module = flavour.nn.Linear(flavour.keys(), 3, 2)
-    assert isinstance(module, flavour.nn.ModuleMap)
+    assert isinstance(module.module_map, flavour.nn.ModuleMap)
     assert isinstance(module, flavour.nn.Module)
     other = TORCH if flavour is CORE else CORE
-    assert not isinstance(module, other.nn.ModuleMap)
+    assert not isinstance(module.module_map, other.nn.ModuleMap)
     with pytest.raises(TypeError, match="`in_keys` must be metatensor Labels"):
         flavour.nn.Linear(other.keys(), 3, 2)

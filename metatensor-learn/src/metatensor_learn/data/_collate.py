@@ -99,8 +99,9 @@ def group_and_join(
     ``metatensor.torch.TensorMap``), and torch tensors are stacked with
     :py:func:`torch.vstack` (so ``B`` tensors of shape ``(n,)`` or ``(1, n)``
     give a tensor of shape ``(B, n)``). Other values, and all the values of
-    ``sample_id``, stay as tuples. The TensorMaps of a batch may have different
-    keys (``different_keys="union"`` by default); their samples must be distinct
+    ``sample_id``, stay as tuples. The TensorMaps of a batch must have the same
+    keys (``join``'s default ``different_keys="error"``; give
+    ``join_kwargs={"different_keys": "union"}`` otherwise) and distinct samples
     (e.g. with a ``"system"`` dimension holding the structure index), or use
     ``join_kwargs={"add_dimension": "batch"}`` to add a dimension with the
     position in the batch.
@@ -111,8 +112,7 @@ def group_and_join(
     :param batch: samples, named tuples with the same fields
     :param fields_to_join: names of the fields to join, all of them by default;
         ``sample_id`` is never joined
-    :param join_kwargs: keyword arguments for ``join`` (beside ``axis``), on top of
-        ``{"different_keys": "union"}``
+    :param join_kwargs: keyword arguments for ``join`` (beside ``axis``)
     :return: a named tuple ``Batch``
     :raises TypeError: if a field to join mixes TensorMaps, tensors and other
         values
@@ -149,7 +149,7 @@ def group_and_join(
             )
     to_join.discard("sample_id")
 
-    kwargs: Dict[str, Any] = {"different_keys": "union"}
+    kwargs: Dict[str, Any] = {}
     if join_kwargs is not None:
         if not isinstance(join_kwargs, collections.abc.Mapping):
             raise TypeError(

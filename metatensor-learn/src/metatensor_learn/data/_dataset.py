@@ -10,8 +10,8 @@ import torch
 from ._namedtuple import namedtuple
 
 
-def _field(dataset: str, name: Any, value: Any) -> Tuple[bool, Any]:
-    """Check one field of ``dataset`` and give ``(is_callable, value)``"""
+def _field(dataset: str, name: Any, value: Any) -> bool:
+    """Check one field of ``dataset`` and tell whether it is lazy (a callable)"""
     if not isinstance(name, str):
         raise TypeError(
             f"field names of {dataset} must be str, got {type(name).__name__} "
@@ -29,9 +29,9 @@ def _field(dataset: str, name: Any, value: Any) -> Tuple[bool, Any]:
             f"or a callable, got {type(value).__name__}"
         )
     if callable(value):
-        return True, value
+        return True
     if hasattr(value, "__len__") and hasattr(value, "__getitem__"):
-        return False, value
+        return False
     raise TypeError(
         f"field {name!r} of {dataset} must be a list with one value per sample "
         f"or a callable, got {type(value).__name__}"
@@ -62,10 +62,41 @@ def _check_index(dataset: "_BaseDataset", idx: Any) -> int:
         ) from None
     if index < 0 or index >= dataset._size:
         raise ValueError(
-            f"index {index} is out of range for {type(dataset).__name__} of size "
-            f"{dataset._size}: indices must be in [0, {dataset._size})"
+            f"Index {index} not in dataset: {type(dataset).__name__} has "
+            f"{dataset._size} samples, indices must be in [0, {dataset._size})"
         )
     return index
+
+
+def _check_lengths(lengths: Dict[str, int], argument: str, expected: Optional[int]):
+    """The list fields (of lengths ``lengths``) must all have ``expected``
+    values (the value of ``argument``), or the same number of values when
+    ``expected`` is ``None``"""
+    counts = list(lengths.values())
+    detail = ", ".join(f"{length} for {name!r}" for name, length in lengths.items())
+    if expected is None:
+        if len(set(counts)) > 1:
+            raise ValueError(
+                f"Number of samples inconsistent between data fields: {counts}: "
+                f"got {detail}, every list field needs one value per sample"
+            )
+    elif any(count != expected for count in counts):
+        raise ValueError(
+            f"Number of samples inconsistent between argument '{argument}' "
+            f"({expected}) and data fields: ({counts}): got {detail}"
+        )
+
+
+def _load(name: str, function, argument, where: str):
+    """``function(argument)``, the value of the lazy field ``name`` for a sample
+    (described by ``where``)"""
+    try:
+        return function(argument)
+    except Exception as error:
+        raise ValueError(
+            f"Error loading data field {name!r} {where}: "
+            f"{type(error).__name__}: {error}"
+        ) from error
 
 
 class _BaseDataset(torch.utils.data.Dataset):
@@ -73,30 +104,33 @@ class _BaseDataset(torch.utils.data.Dataset):
 
     _size: int
     _names: Tuple[str, ...]
-    # (is_callable, list or callable) for each field, sample_id excluded
-    _columns: List[Tuple[bool, Any]]
+    # the list, or the callable of a lazy field, for each field but sample_id
+    _data: Dict[str, Any]
     _sample: type
 
     def _set_fields(self, dataset: str, fields: Dict[Any, Any]) -> Dict[str, int]:
         """Check and store ``fields``, return the length of the list fields"""
         if len(fields) == 0:
             raise ValueError(f"{dataset} needs at least one field")
-        self._columns = []
+        self._data = {}
         lengths = {}
         for name, value in fields.items():
-            is_callable, value = _field(dataset, name, value)
-            if not is_callable:
+            if not _field(dataset, name, value):
                 lengths[name] = len(value)
                 _check_single_type(dataset, name, value)
-            self._columns.append((is_callable, value))
-        if len(set(lengths.values())) > 1:
-            raise ValueError(
-                f"the list fields of {dataset} must have the same length, got "
-                + ", ".join(
-                    f"{length} for {name!r}" for name, length in lengths.items()
-                )
-            )
+            self._data[name] = value
         return lengths
+
+    def _values(self, index: int, argument: Any, where: str) -> list:
+        """The value of each field for the sample at ``index``: lazy fields are
+        called with ``argument``, their errors described with ``where``"""
+        values = []
+        for name, field in self._data.items():
+            if callable(field):
+                values.append(_load(name, field, argument, where))
+            else:
+                values.append(field[index])
+        return values
 
     def __len__(self) -> int:
         return self._size
@@ -122,11 +156,14 @@ class Dataset(_BaseDataset):
     when given.
 
     ``dataset[index]`` gives a named tuple ``Sample`` with the fields in the order
-    they were given. Indices go from 0 to ``len(dataset) - 1``: negative indices
-    are not supported (the callables receive the index as it is), and any other
-    index raises a :py:class:`ValueError`. The field name ``sample_id`` is reserved
-    for :py:class:`IndexedDataset`; use :py:meth:`from_dict` for field names that
-    are not Python identifiers.
+    they were given (``sample.energy`` or ``sample["energy"]`` give a field).
+    Indices go from 0 to ``len(dataset) - 1``: negative indices are not
+    supported (the callables receive the index as it is), and any other index
+    raises a :py:class:`ValueError`; so does an error in a callable, naming the
+    field and the index. The field name ``sample_id`` is reserved for
+    :py:class:`IndexedDataset`; use :py:meth:`from_dict` for field names that
+    are not Python identifiers. ``dataset._data[name]`` is the list or the
+    callable of a field, as in upstream metatensor-learn.
 
     :param size: number of samples, needed when every field is a callable
     :param fields: the fields, each a list of length ``size`` or a callable
@@ -158,18 +195,14 @@ class Dataset(_BaseDataset):
                 )
             if size < 0:
                 raise ValueError(f"`size` of Dataset must be non-negative, got {size}")
-            for name, length in lengths.items():
-                if length != size:
-                    raise ValueError(
-                        f"`size` of Dataset is {size}, but the field {name!r} has "
-                        f"{length} values"
-                    )
+            _check_lengths(lengths, "size", size)
         elif len(lengths) == 0:
             raise ValueError(
                 "Dataset needs `size` when every field is a callable, "
                 "e.g. Dataset(size=100, field=load_field)"
             )
         else:
+            _check_lengths(lengths, "size", None)
             size = next(iter(lengths.values()))
         self._size = size
         self._names = tuple(fields.keys())
@@ -187,7 +220,7 @@ class Dataset(_BaseDataset):
 
         >>> dataset = Dataset.from_dict({"energy": [1.0, 2.0], "dipole-moment": [0.1, 0.2]})
         >>> dataset[0]
-        Sample(energy=1.0, dipole-moment=0.1)
+        Sample(energy=1.0, 'dipole-moment'=0.1)
         >>> getattr(dataset[1], "dipole-moment")
         0.2
         """
@@ -201,10 +234,8 @@ class Dataset(_BaseDataset):
 
     def __getitem__(self, idx: int):
         index = _check_index(self, idx)
-        return tuple.__new__(
-            self._sample,
-            [field(index) if lazy else field[index] for lazy, field in self._columns],
-        )
+        values = self._values(index, index, f"at sample index {index}")
+        return tuple.__new__(self._sample, values)
 
 
 class IndexedDataset(_BaseDataset):
@@ -214,10 +245,11 @@ class IndexedDataset(_BaseDataset):
     ``sample_id`` lists the ids, which must be unique and hashable (numpy arrays
     and torch tensors are converted with ``tolist()``). The other fields are lists
     of the same length or callables, which receive the **sample id** (not the
-    index) when a sample is accessed. ``dataset[index]`` gives samples by position
-    (from 0 to ``len(dataset) - 1``, like :py:class:`Dataset`) and
-    :py:meth:`get_sample` by id. The size is the number of ids: a ``size``
-    argument is rejected.
+    index) when a sample is accessed; an error in a callable is raised as a
+    :py:class:`ValueError` naming the field and the sample id.
+    ``dataset[index]`` gives samples by position (from 0 to ``len(dataset) -
+    1``, like :py:class:`Dataset`) and :py:meth:`get_sample` by id. The size is
+    the number of ids: a ``size`` argument is rejected.
 
     :param sample_id: the ids of the samples
     :param fields: the fields, each a list with one value per id or a callable
@@ -268,17 +300,13 @@ class IndexedDataset(_BaseDataset):
                 ) from None
             if previous != position:
                 raise ValueError(
-                    "`sample_id` of IndexedDataset must hold unique values, got "
-                    f"{value!r} at positions {previous} and {position}"
+                    "Sample IDs must be unique, found some duplicate: "
+                    f"{value!r} at positions {previous} and {position} of "
+                    "`sample_id`"
                 )
 
         lengths = self._set_fields("IndexedDataset", fields)
-        for name, length in lengths.items():
-            if length != len(sample_id):
-                raise ValueError(
-                    f"`sample_id` of IndexedDataset has {len(sample_id)} values, "
-                    f"but the field {name!r} has {length}"
-                )
+        _check_lengths(lengths, "sample_id", len(sample_id))
         self._size = len(sample_id)
         self._sample_id = sample_id
         self._positions = positions
@@ -311,10 +339,8 @@ class IndexedDataset(_BaseDataset):
     def __getitem__(self, idx: int):
         index = _check_index(self, idx)
         sample_id = self._sample_id[index]
-        values = [sample_id]
-        for lazy, field in self._columns:
-            values.append(field(sample_id) if lazy else field[index])
-        return tuple.__new__(self._sample, values)
+        values = self._values(index, sample_id, f"for sample {sample_id!r}")
+        return tuple.__new__(self._sample, [sample_id] + values)
 
     def get_sample(self, sample_id: Any):
         """The sample with the id ``sample_id``.
@@ -330,7 +356,5 @@ class IndexedDataset(_BaseDataset):
                 f"{type(sample_id).__name__} ({sample_id!r}) in 'get_sample'"
             ) from None
         if index is None:
-            raise ValueError(
-                f"there is no sample with id {sample_id!r} in this dataset"
-            )
+            raise ValueError(f"Sample ID {sample_id!r} not in dataset")
         return self[index]

@@ -54,9 +54,23 @@ class _NamedTuple(tuple, metaclass=_NamedTupleMeta):
             )
         return tuple.__new__(cls, values)
 
+    def __getitem__(self, key):
+        """The item at position ``key`` (or the items of a slice), or the value
+        of the field named ``key``"""
+        if isinstance(key, str):
+            try:
+                key = self._fields.index(key)
+            except ValueError:
+                raise KeyError(
+                    f"{key!r} is not a field of {type(self).__name__}, the fields "
+                    f"are {list(self._fields)}"
+                ) from None
+        return tuple.__getitem__(self, key)
+
     def __repr__(self) -> str:
         content = ", ".join(
-            f"{field}={value!r}" for field, value in zip(self._fields, self)
+            f"{field if field.isidentifier() else repr(field)}={value!r}"
+            for field, value in zip(self._fields, self)
         )
         return f"{type(self).__name__}({content})"
 
@@ -81,7 +95,7 @@ class _NamedTuple(tuple, metaclass=_NamedTupleMeta):
 
 def _field_getter(index: int, field: str) -> property:
     def getter(self):
-        return self[index]
+        return tuple.__getitem__(self, index)
 
     return property(getter, doc=f"value of the field {field!r} (item {index})")
 
@@ -113,9 +127,10 @@ def namedtuple(name: str, fields: Sequence[str]) -> type:
 
     Like :py:func:`collections.namedtuple`, but field names can be any non-empty
     string: names that are Python identifiers are attributes, the others are
-    reachable with :py:func:`getattr` (and all of them by position, with
-    ``_asdict()`` or by unpacking). Calling this function again with the same
-    arguments gives the same class.
+    reachable with :py:func:`getattr` (and all of them by name with
+    ``sample["name"]``, by position, with ``_asdict()`` or by unpacking). The
+    repr quotes the names that are not identifiers. Calling this function again
+    with the same arguments gives the same class.
 
     :param name: name of the class
     :param fields: names of the fields, in order
@@ -124,9 +139,9 @@ def namedtuple(name: str, fields: Sequence[str]) -> type:
     >>> Sample = namedtuple("Sample", ["energy", "per-atom energy"])
     >>> sample = Sample(1.5, [0.5, 1.0])
     >>> sample
-    Sample(energy=1.5, per-atom energy=[0.5, 1.0])
-    >>> sample.energy, getattr(sample, "per-atom energy")
-    (1.5, [0.5, 1.0])
+    Sample(energy=1.5, 'per-atom energy'=[0.5, 1.0])
+    >>> sample.energy, getattr(sample, "per-atom energy"), sample["per-atom energy"]
+    (1.5, [0.5, 1.0], [0.5, 1.0])
     >>> sample._fields
     ('energy', 'per-atom energy')
     >>> Sample(**{"energy": 1.5, "per-atom energy": [0.5, 1.0]}) == sample

@@ -2,10 +2,10 @@
 
 from typing import List, Optional, Union
 
-from ._arguments import keys_mask, out_properties_per_key
+from ._arguments import keys_mask
 from ._backend import Labels
 from ._layers import IdentityLayer, ReLULayer, SiLULayer, TanhLayer
-from ._module_map import ModuleMap
+from ._module_map import MapModule, keeping_properties
 
 
 def _init_elementwise(self, in_keys, out_properties, make_layer, invariant_keys):
@@ -15,13 +15,10 @@ def _init_elementwise(self, in_keys, out_properties, make_layer, invariant_keys)
         make_layer() if selected else IdentityLayer()
         for selected in keys_mask(in_keys, invariant_keys)
     ]
-    ModuleMap.__init__(
-        self, in_keys, modules, out_properties_per_key(out_properties, in_keys)
-    )
-    self._keep_properties = True
+    MapModule.__init__(self, keeping_properties(in_keys, modules, out_properties))
 
 
-class ReLU(ModuleMap):
+class ReLU(MapModule):
     """``torch.nn.ReLU`` on every block. The output blocks keep the properties
     of the input ones, unless ``out_properties`` (one Labels for all keys or one
     per key) are given."""
@@ -38,7 +35,7 @@ class ReLU(ModuleMap):
         )
 
 
-class SiLU(ModuleMap):
+class SiLU(MapModule):
     """``torch.nn.SiLU`` on every block, see :py:class:`ReLU`"""
 
     def __init__(
@@ -53,7 +50,7 @@ class SiLU(ModuleMap):
         )
 
 
-class Tanh(ModuleMap):
+class Tanh(MapModule):
     """``torch.nn.Tanh`` on every block, see :py:class:`ReLU`"""
 
     def __init__(
@@ -64,7 +61,7 @@ class Tanh(ModuleMap):
         _init_elementwise(self, in_keys, out_properties, TanhLayer, False)
 
 
-class InvariantReLU(ModuleMap):
+class InvariantReLU(MapModule):
     """``torch.nn.ReLU`` on the invariant blocks (see
     :py:class:`EquivariantLinear` for ``invariant_keys``), the other blocks are
     left as they are (a non-linearity applied to each component would break
@@ -83,7 +80,7 @@ class InvariantReLU(ModuleMap):
         )
 
 
-class InvariantSiLU(ModuleMap):
+class InvariantSiLU(MapModule):
     """``torch.nn.SiLU`` on the invariant blocks, see :py:class:`InvariantReLU`"""
 
     def __init__(
@@ -99,7 +96,7 @@ class InvariantSiLU(ModuleMap):
         )
 
 
-class InvariantTanh(ModuleMap):
+class InvariantTanh(MapModule):
     """``torch.nn.Tanh`` on the invariant blocks, see :py:class:`InvariantReLU`"""
 
     def __init__(

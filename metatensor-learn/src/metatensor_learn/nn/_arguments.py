@@ -8,13 +8,25 @@ from ._backend import Labels, make_labels
 def per_key(value, in_keys: Labels, name: str, kind: type) -> list:
     """``value`` (a single ``kind`` or a list of them, one per key of ``in_keys``)
     as a list with one entry per key"""
+    return _per_entry(value, len(in_keys), "`in_keys`", name, kind)
+
+
+def per_invariant_key(value, invariant: List[bool], name: str, kind: type) -> list:
+    """``value`` (a single ``kind`` or a list of them, one per invariant key) as a
+    list with one entry per key: ``None`` for the keys where ``invariant`` is
+    false"""
+    values = iter(_per_entry(value, sum(invariant), "invariant keys", name, kind))
+    return [next(values) if selected else None for selected in invariant]
+
+
+def _per_entry(value, count: int, keys: str, name: str, kind: type) -> list:
     if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-        return [value] * len(in_keys)
+        return [value] * count
     if isinstance(value, (list, tuple)):
-        if len(value) != len(in_keys):
+        if len(value) != count:
             raise ValueError(
-                f"`{name}` has {len(value)} entries but there are {len(in_keys)} "
-                "`in_keys`: give one per key, or a single value for all"
+                f"`{name}` has {len(value)} entries but there are {count} {keys}: "
+                "give one per key, or a single value for all"
             )
         for item in value:
             if not isinstance(item, kind):

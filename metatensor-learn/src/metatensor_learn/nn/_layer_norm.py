@@ -4,13 +4,17 @@ from typing import List, Optional, Union
 
 import torch
 
-from ._arguments import keys_mask, out_properties_per_key, per_key
+from ._arguments import (
+    invariant_mask,
+    per_invariant_key,
+    per_key,
+)
 from ._backend import Labels
 from ._layers import IdentityLayer, LayerNormLayer
-from ._module_map import ModuleMap
+from ._module_map import MapModule, keeping_properties
 
 
-class LayerNorm(ModuleMap):
+class LayerNorm(MapModule):
     """Layer normalization over the properties of every block (for each sample
     and component): ``(x - mean) / sqrt(variance + eps) * weight + bias``.
 
@@ -41,14 +45,20 @@ class LayerNorm(ModuleMap):
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
     ):
+        features = per_key(in_features, in_keys, "in_features", int)
         options = (eps, elementwise_affine, bias, mean, device, dtype)
-        _init_layer_norm(self, in_keys, in_features, out_properties, options, False)
+        _init_layer_norm(self, in_keys, features, out_properties, options)
 
 
-class InvariantLayerNorm(ModuleMap):
+class InvariantLayerNorm(MapModule):
     """:py:class:`LayerNorm` on the invariant blocks only (see
     :py:class:`EquivariantLinear` for ``invariant_keys``), the other blocks are
-    left as they are. The other parameters are those of :py:class:`LayerNorm`.
+    left as they are.
+
+    :param in_features: number of properties, for all invariant keys or one
+        entry per invariant key (in the order of ``in_keys``)
+
+    The other parameters are those of :py:class:`LayerNorm`.
     """
 
     def __init__(
@@ -65,21 +75,17 @@ class InvariantLayerNorm(ModuleMap):
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
     ):
+        invariant = invariant_mask(in_keys, invariant_keys)
+        features = per_invariant_key(in_features, invariant, "in_features", int)
         options = (eps, elementwise_affine, bias, mean, device, dtype)
-        _init_layer_norm(
-            self, in_keys, in_features, out_properties, options, invariant_keys
-        )
+        _init_layer_norm(self, in_keys, features, out_properties, options)
 
 
-def _init_layer_norm(
-    self, in_keys, in_features, out_properties, options, invariant_keys
-):
-    features = per_key(in_features, in_keys, "in_features", int)
+def _init_layer_norm(self, in_keys, features, out_properties, options):
+    """Set up ``self`` with a layer norm of ``features[i]`` properties for the
+    key ``i``, or nothing where ``features[i]`` is ``None``"""
     modules = [
-        LayerNormLayer(count, *options) if selected else IdentityLayer()
-        for count, selected in zip(features, keys_mask(in_keys, invariant_keys))
+        IdentityLayer() if count is None else LayerNormLayer(count, *options)
+        for count in features
     ]
-    ModuleMap.__init__(
-        self, in_keys, modules, out_properties_per_key(out_properties, in_keys)
-    )
-    self._keep_properties = True
+    MapModule.__init__(self, keeping_properties(in_keys, modules, out_properties))

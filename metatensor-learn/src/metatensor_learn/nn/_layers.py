@@ -7,7 +7,7 @@ chain rule, so that blocks with gradients stay consistent (see
 :py:class:`ModuleMap`).
 """
 
-from typing import List, Optional
+from typing import Optional
 
 import torch
 
@@ -146,33 +146,20 @@ class LayerNormLayer(torch.nn.Module):
         return result
 
 
-class NormLayer(torch.nn.Module):
-    """Apply ``module`` to the norms of covariant features: the norm over the
-    component dimensions ``n = |x|`` of shape ``(samples, 1, ..., properties)``
-    goes through ``module``, and the output is ``x / n * module(n)`` (zero where
-    ``n`` is zero), which rotates like ``x``"""
-
-    def __init__(self, module: torch.nn.Module):
-        super().__init__()
-        self.module = module
-
-    def forward(self, values: torch.Tensor) -> torch.Tensor:
-        dimensions: List[int] = []
-        for dimension in range(1, len(values.shape) - 1):
-            dimensions.append(dimension)
-        if len(dimensions) == 0:
-            norm = torch.abs(values)
-        else:
-            norm = torch.sqrt(torch.sum(values * values, dim=dimensions, keepdim=True))
-        transformed = self.module(norm)
-        scale = torch.where(
-            norm > 0, transformed / torch.where(norm > 0, norm, 1.0), 0.0
-        )
-        return values * scale
+class SequentialLayer(torch.nn.Sequential):
+    """``torch.nn.Sequential`` with its gradient: the chain rule through each
+    module (modules without ``forward_gradient`` are applied to the gradient as
+    they are, see :py:class:`ModuleMap`)"""
 
     def forward_gradient(
         self, values: torch.Tensor, gradient: torch.Tensor
     ) -> torch.Tensor:
-        raise ValueError(
-            "EquivariantTransformation does not support blocks with gradients"
-        )
+        for module in self:
+            if hasattr(module, "forward_gradient"):
+                new_gradient = module.forward_gradient(values, gradient)
+            else:
+                new_gradient = module(gradient)
+            # after the gradient: in-place modules may modify `values`
+            values = module(values)
+            gradient = new_gradient
+        return gradient

@@ -12,11 +12,12 @@ from ._arguments import (
 )
 from ._backend import Labels
 from ._layers import LinearLayer
-from ._module_map import ModuleMap
+from ._module_map import MapModule, ModuleMap
 
 
-class Linear(ModuleMap):
+class Linear(MapModule):
     """A ``torch.nn.Linear`` per key, acting on the properties of the block.
+    The layers are ``module.module_map[i]``.
 
     :param in_keys: the keys of the blocks to handle
     :param in_features: number of input properties, for all keys or per key
@@ -52,7 +53,7 @@ class Linear(ModuleMap):
         )
 
 
-class EquivariantLinear(ModuleMap):
+class EquivariantLinear(MapModule):
     """A linear map of the properties of each block, with a bias only for the
     invariant blocks: acting on the properties only, it commutes with rotations
     of the components of covariant blocks.
@@ -103,4 +104,4 @@ def _init_linear(
         LinearLayer(n_in, n_out, bias=bias, device=device, dtype=dtype)
         for n_in, n_out, bias in zip(inputs, outputs, biases)
     ]
-    ModuleMap.__init__(self, in_keys, modules, out_properties)
+    MapModule.__init__(self, ModuleMap(in_keys, modules, out_properties))

@@ -39,57 +39,8 @@ def _kind(value) -> str:
     return ""
 
 
-def _check_metatensor(name: str, value):
-    """Raise unless ``value`` is a metatensor object or a (nested) container of
-    them"""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(
-                    f"the buffer '{name}' is a dict: its keys must be str, got "
-                    f"{type(key).__name__}"
-                )
-            _check_metatensor(name, item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _check_metatensor(name, item)
-    elif _kind(value) == "":
-        raise TypeError(
-            f"the buffer '{name}' mixes metatensor and other values "
-            f"(found {type(value).__name__}): a container buffer must only hold "
-            "Labels, TensorBlock and TensorMap"
-        )
-
-
-def _map(value, function):
-    """``value`` with ``function`` applied to every metatensor object in it"""
-    if isinstance(value, dict):
-        return {key: _map(item, function) for key, item in value.items()}
-    elif isinstance(value, list):
-        return [_map(item, function) for item in value]
-    elif isinstance(value, tuple):
-        return tuple(_map(item, function) for item in value)
-    return function(value)
-
-
 def _is_metatensor_buffer(value) -> bool:
     return _kind(value) != "" or isinstance(value, (dict, list, tuple))
-
-
-def _to_state(value):
-    """A metatensor object as the triple stored in the ``state_dict``: kind,
-    ``.mts`` bytes, and an empty tensor with its dtype and device"""
-    kind = _kind(value)
-    dtype = torch.int32 if kind == "metatensor.Labels" else _torch_dtype(value.dtype)
-    like = torch.empty(0, dtype=dtype, device=value.device)
-    return (kind, save_buffer(move(value, None, "cpu")), like)
-
-
-def _torch_dtype(dtype) -> torch.dtype:
-    """``dtype`` as a torch dtype (metatensor-core data may be numpy arrays)"""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    return torch.from_numpy(np.empty(0, dtype=dtype)).dtype
 
 
 def _is_state(value) -> bool:
@@ -101,23 +52,54 @@ def _is_state(value) -> bool:
     )
 
 
-def _from_state(state):
-    """Inverse of :py:func:`_to_state`, on nested containers"""
-    if _is_state(state):
-        kind, buffer, like = state
-        value = load_buffer(_KINDS[kind], buffer)
-        dtype = None if kind == "metatensor.Labels" else like.dtype
-        return move(value, dtype, like.device)
-    elif isinstance(state, dict):
-        return {key: _from_state(item) for key, item in state.items()}
-    elif isinstance(state, list):
-        return [_from_state(item) for item in state]
-    elif isinstance(state, tuple):
-        return tuple(_from_state(item) for item in state)
-    raise ValueError(
-        f"invalid metatensor buffer in the state: expected a (kind, buffer, "
-        f"tensor) triple or a container of them, got {type(state).__name__}"
-    )
+def _map(value, function):
+    """``value`` with ``function`` applied to every leaf of its (nested) dicts,
+    lists and tuples; a ``(kind, buffer, like)`` triple of the state is a leaf"""
+    if _is_state(value):
+        return function(value)
+    elif isinstance(value, dict):
+        return {key: _map(item, function) for key, item in value.items()}
+    elif isinstance(value, list):
+        return [_map(item, function) for item in value]
+    elif isinstance(value, tuple):
+        return tuple(_map(item, function) for item in value)
+    return function(value)
+
+
+def _to_state(value):
+    """A metatensor object as the triple stored in the ``state_dict``: kind,
+    ``.mts`` bytes, and an empty tensor with its dtype and device; other values
+    (in containers mixing them with metatensor objects) as they are"""
+    kind = _kind(value)
+    if kind == "":
+        return value
+    dtype = torch.int32 if kind == "metatensor.Labels" else _torch_dtype(value.dtype)
+    like = torch.empty(0, dtype=dtype, device=value.device)
+    data = save_buffer(move(value, None, "cpu")).numpy().tobytes()
+    return (kind, data, like)
+
+
+def _from_state(value):
+    """Inverse of :py:func:`_to_state`"""
+    if not _is_state(value):
+        return value
+    kind, data, like = value
+    if not isinstance(data, bytes) or not isinstance(like, torch.Tensor):
+        raise ValueError(
+            f"invalid {kind} in the state of a metatensor Module: expected "
+            f"(kind, bytes, tensor), got ({kind!r}, {type(data).__name__}, "
+            f"{type(like).__name__})"
+        )
+    buffer = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+    dtype = None if kind == "metatensor.Labels" else like.dtype
+    return move(load_buffer(_KINDS[kind], buffer), dtype, like.device)
+
+
+def _torch_dtype(dtype) -> torch.dtype:
+    """``dtype`` as a torch dtype (metatensor-core data may be numpy arrays)"""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    return torch.from_numpy(np.empty(0, dtype=dtype)).dtype
 
 
 def _target_dtype(fn):
@@ -138,16 +120,21 @@ class Module(torch.nn.Module):
     dicts, lists and tuples of them; a torch tensor gets the usual torch
     behaviour. Such buffers move and change dtype with the module (``.to()``,
     ``.double()``, ``.cuda()``, ...), and persistent ones are saved in the
-    ``state_dict`` (as extra state) and restored by ``load_state_dict``.
+    ``state_dict`` (as extra state) and restored by ``load_state_dict``. A
+    container may also hold other values: it is saved with them as they are,
+    but ``.to()`` refuses to move it.
+
+    The empty ``_mts_helper`` buffer follows the dtype and device of the module;
+    it is part of the ``state_dict``, as in upstream metatensor-learn.
     """
 
     def __init__(self):
         super().__init__()
         self._mts_buffer_names: List[str] = []
         self._mts_persistent: List[str] = []
-        # follows the device of the module: `_apply` compares it before and
-        # after to know where metatensor buffers go
-        self.register_buffer("_mts_helper", torch.empty(0), persistent=False)
+        # `_apply` compares its device before and after to know where the
+        # metatensor buffers go
+        self.register_buffer("_mts_helper", torch.empty(0))
 
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
         """Add a buffer: a torch tensor (see ``torch.nn.Module.register_buffer``)
@@ -162,7 +149,6 @@ class Module(torch.nn.Module):
             raise KeyError(f"invalid buffer name {name!r}")
         if hasattr(self, name) and name not in self._mts_buffer_names:
             raise KeyError(f"attribute '{name}' already exists")
-        _check_metatensor(name, tensor)
         self.__dict__[name] = tensor
         if name not in self._mts_buffer_names:
             self._mts_buffer_names.append(name)
@@ -175,7 +161,12 @@ class Module(torch.nn.Module):
         if isinstance(value, Buffer):
             self.register_buffer(name, value.value, value.persistent)
         elif name in self.__dict__.get("_mts_buffer_names", ()):
-            _check_metatensor(name, value)
+            if not _is_metatensor_buffer(value):
+                raise TypeError(
+                    f"can not assign {type(value).__name__} to the metatensor "
+                    f"buffer '{name}': expected Labels, TensorBlock, TensorMap or "
+                    "a dict, list or tuple of them"
+                )
             self.__dict__[name] = value
         else:
             super().__setattr__(name, value)
@@ -195,20 +186,22 @@ class Module(torch.nn.Module):
             new_device = self._mts_helper.device
             if new_device == device:
                 new_device = None
-            if dtype is not None or new_device is not None:
-                for name in self._mts_buffer_names:
-                    self.__dict__[name] = _map(
-                        self.__dict__[name],
-                        lambda value: _move_floating(value, dtype, new_device),
-                    )
+            for name in self._mts_buffer_names:
+                self.__dict__[name] = _map(
+                    self.__dict__[name],
+                    lambda value, name=name: _move_floating(
+                        name, value, dtype, new_device
+                    ),
+                )
         return result
 
     def get_extra_state(self) -> Dict[str, Any]:
         """The persistent metatensor buffers, each as a ``(kind, buffer, like)``
         triple (or a container of them): ``kind`` is ``"metatensor.Labels"``,
         ``"metatensor.TensorBlock"`` or ``"metatensor.TensorMap"``, ``buffer``
-        the ``.mts`` bytes in a uint8 tensor, ``like`` an empty tensor with the
-        dtype and device of the data"""
+        the ``.mts`` data as ``bytes``, ``like`` an empty tensor with the dtype
+        and device of the data. This is the layout of upstream
+        metatensor-learn's checkpoints."""
         return {
             name: _map(self.__dict__[name], _to_state) for name in self._mts_persistent
         }
@@ -221,15 +214,29 @@ class Module(torch.nn.Module):
                 f"got {type(state).__name__}"
             )
         for name, value in state.items():
-            self.register_buffer(name, _from_state(value))
+            if not (_is_state(value) or isinstance(value, (dict, list, tuple))):
+                raise ValueError(
+                    f"invalid metatensor buffer '{name}' in the state: expected a "
+                    "(kind, bytes, tensor) triple or a container of them, got "
+                    f"{type(value).__name__}"
+                )
+            self.register_buffer(name, _map(value, _from_state))
 
 
-def _move_floating(value, dtype, device):
-    """Move ``value`` to ``device``; convert it to ``dtype`` only if it holds
-    floating-point data (torch's ``.to(dtype)`` leaves integers alone)"""
+def _move_floating(name: str, value, dtype, device):
+    """Move ``value`` (a leaf of the buffer ``name``) to ``device``; convert it
+    to ``dtype`` only if it holds floating-point data (torch's ``.to(dtype)``
+    leaves integers alone)"""
+    kind = _kind(value)
+    if kind == "":
+        raise ValueError(
+            f"can not move the metatensor buffer '{name}': it holds a "
+            f"{type(value).__name__}, and only Labels, TensorBlock and TensorMap "
+            "(in dicts, lists and tuples) can be moved; register other values in "
+            "a separate buffer"
+        )
     if dtype is not None and (
-        _kind(value) == "metatensor.Labels"
-        or not _torch_dtype(value.dtype).is_floating_point
+        kind == "metatensor.Labels" or not _torch_dtype(value.dtype).is_floating_point
     ):
         dtype = None
     if dtype is None and device is None:

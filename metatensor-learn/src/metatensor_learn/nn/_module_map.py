@@ -5,6 +5,7 @@ from typing import List, Optional
 
 import torch
 
+from ._arguments import out_properties_per_key
 from ._backend import (
     Labels,
     LabelsEntry,
@@ -16,13 +17,15 @@ from ._backend import (
 from ._module import Module
 
 
-class ModuleMap(torch.nn.ModuleList, Module):
+class ModuleMap(Module):
     """Apply ``modules[i]`` to the block with key ``in_keys[i]``.
 
     Each module acts on the block values, an array of shape ``(samples,
     *components, properties)``, and must keep the samples and components. The
     properties of the output blocks are ``out_properties[i]``; without
     ``out_properties``, ``Labels("_", range(n))`` for ``n`` output features.
+    The modules are in the ``module_list`` attribute (a ``torch.nn.ModuleList``);
+    ``module_map[i]``, ``len(module_map)`` and iterating give them too.
 
     Gradients go through the same module: a module with a method
     ``forward_gradient(values, gradient)`` gets the input values at the rows of
@@ -41,7 +44,6 @@ class ModuleMap(torch.nn.ModuleList, Module):
 
     # TorchScript reads the attribute types here (the lists may be empty)
     _out_properties: List[Labels]
-    _has_out_properties: bool
     _keep_properties: bool
 
     def __init__(
@@ -50,8 +52,8 @@ class ModuleMap(torch.nn.ModuleList, Module):
         modules: List[torch.nn.Module],
         out_properties: Optional[List[Labels]] = None,
     ):
+        super().__init__()
         modules = list(modules)
-        super().__init__(modules)
         if not isinstance(in_keys, Labels):
             raise TypeError(
                 f"`in_keys` must be metatensor Labels, got {type(in_keys).__name__}"
@@ -61,22 +63,16 @@ class ModuleMap(torch.nn.ModuleList, Module):
                 f"got {len(modules)} modules for {len(in_keys)} `in_keys`: give "
                 "one module per key"
             )
-        if out_properties is not None:
-            out_properties = list(out_properties)
-            if len(out_properties) != len(in_keys):
-                raise ValueError(
-                    f"got {len(out_properties)} `out_properties` for "
-                    f"{len(in_keys)} `in_keys`: give one Labels per key"
-                )
-            for labels in out_properties:
-                if not isinstance(labels, Labels):
-                    raise TypeError(
-                        "`out_properties` must be a list of metatensor Labels, got "
-                        f"an element of type {type(labels).__name__}"
-                    )
+        self.module_list = torch.nn.ModuleList(modules)
         self.register_buffer("_in_keys", in_keys)
-        self._has_out_properties = out_properties is not None
-        self.register_buffer("_out_properties", out_properties or [])
+        if out_properties is None:
+            # not saved, like upstream: `_out_properties` is only in the state
+            # when given
+            self.register_buffer("_out_properties", [], persistent=False)
+        else:
+            self.register_buffer(
+                "_out_properties", _checked_out_properties(out_properties, in_keys)
+            )
         # the modules of this package that keep the number of features also
         # keep the properties when `out_properties` is not given
         self._keep_properties = False
@@ -99,10 +95,20 @@ class ModuleMap(torch.nn.ModuleList, Module):
 
     @property
     def out_properties(self) -> Optional[List[Labels]]:
-        """The properties of the output blocks, if given at construction"""
-        if self._has_out_properties:
-            return self._out_properties
-        return None
+        """The properties of the output blocks, if given at construction (or
+        restored from a checkpoint)"""
+        if len(self._out_properties) == 0:
+            return None
+        return self._out_properties
+
+    def __len__(self) -> int:
+        return len(self.module_list)
+
+    def __getitem__(self, index):
+        return self.module_list[index]
+
+    def __iter__(self):
+        return iter(self.module_list)
 
     def forward(self, tensor: TensorMap) -> TensorMap:
         """Apply the module of each key to the corresponding block of ``tensor``,
@@ -135,7 +141,7 @@ class ModuleMap(torch.nn.ModuleList, Module):
 
         new_values = values
         new_gradients: List[torch.Tensor] = []
-        for i, module in enumerate(self):
+        for i, module in enumerate(self.module_list):
             if i == position:
                 if hasattr(module, "forward_gradient"):
                     # the rows are gathered (copied) before the module runs, which
@@ -181,7 +187,7 @@ class ModuleMap(torch.nn.ModuleList, Module):
         self, position: int, block: TensorBlock, values: torch.Tensor
     ) -> Labels:
         count = values.shape[-1]
-        if self._has_out_properties:
+        if len(self._out_properties) != 0:
             properties = self._out_properties[position]
             if len(properties) != count:
                 raise ValueError(
@@ -195,6 +201,45 @@ class ModuleMap(torch.nn.ModuleList, Module):
         return labels_on(Labels.range("_", count), values.device)
 
 
+class MapModule(Module):
+    """Base of the modules built on a :py:class:`ModuleMap`, which they keep as
+    ``module_map`` (so their ``state_dict`` has the layout of upstream
+    metatensor-learn: ``module_map.module_list.<i>.<parameter>``)
+
+    :param module_map: the map doing the work of ``forward``
+    """
+
+    def __init__(self, module_map: ModuleMap):
+        super().__init__()
+        self.module_map = module_map
+
+    @property
+    def in_keys(self) -> Labels:
+        """The keys of the blocks this module handles"""
+        return self.module_map.in_keys
+
+    @property
+    def out_properties(self) -> Optional[List[Labels]]:
+        """The properties of the output blocks, if given at construction"""
+        return self.module_map.out_properties
+
+    def forward(self, tensor: TensorMap) -> TensorMap:
+        """Apply the module of each key to the corresponding block of ``tensor``,
+        whose keys must all be in ``in_keys``"""
+        return self.module_map(tensor)
+
+
+def keeping_properties(in_keys: Labels, modules, out_properties) -> ModuleMap:
+    """A map of ``modules`` that keep the number of features (activations, layer
+    norms): its output blocks keep the properties of the input ones, unless
+    ``out_properties`` (one Labels for all keys or one per key) are given"""
+    module_map = ModuleMap(
+        in_keys, modules, out_properties_per_key(out_properties, in_keys)
+    )
+    module_map._keep_properties = True
+    return module_map
+
+
 def _gradient_rows(values: torch.Tensor, gradient: TensorBlock) -> torch.Tensor:
     """The rows of ``values`` each gradient sample refers to, shaped to broadcast
     against the gradient values (ones for the gradient components)"""
@@ -205,3 +250,20 @@ def _gradient_rows(values: torch.Tensor, gradient: TensorBlock) -> torch.Tensor:
     for size in values.shape[1:]:
         shape.append(size)
     return values.index_select(0, sample).reshape(shape)
+
+
+def _checked_out_properties(out_properties, in_keys: Labels) -> List[Labels]:
+    """``out_properties`` as a list, checked to hold one Labels per key"""
+    out_properties = list(out_properties)
+    if len(out_properties) != len(in_keys):
+        raise ValueError(
+            f"got {len(out_properties)} `out_properties` for {len(in_keys)} "
+            "`in_keys`: give one Labels per key"
+        )
+    for labels in out_properties:
+        if not isinstance(labels, Labels):
+            raise TypeError(
+                "`out_properties` must be a list of metatensor Labels, got an "
+                f"element of type {type(labels).__name__}"
+            )
+    return out_properties
