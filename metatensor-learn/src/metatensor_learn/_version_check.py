@@ -8,7 +8,7 @@ import metatensor
 from metatensor_operations._version_check import version_error
 
 REQUIREMENTS = {
-    "metatensor-core": (metatensor.__version__, (0, 2, 0), (0, 3, 0)),
+    "metatensor-core": (metatensor.__version__, (0, 2, 6), (0, 3, 0)),
     "metatensor-operations": (
         importlib.metadata.version("metatensor-operations"),
         (0, 5, 0),

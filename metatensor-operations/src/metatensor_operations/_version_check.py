@@ -7,7 +7,7 @@ import metatensor
 
 # the range of metatensor-core this version of the operations supports,
 # the same as in pyproject.toml
-CORE_MINIMUM = (0, 2, 0)
+CORE_MINIMUM = (0, 2, 6)
 CORE_MAXIMUM = (0, 3, 0)
 
 

@@ -50,7 +50,7 @@ del _class
 def version() -> str:
     """Version of metatensor-torch, also inside TorchScript (which can not read
     ``__version__``: a test checks that the two agree)"""
-    return "0.10.0"
+    return "0.10.8"
 
 
 from metatensor_operations._rebind import operations_with_backend  # noqa: E402

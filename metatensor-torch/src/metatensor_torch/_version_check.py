@@ -8,7 +8,7 @@ import re
 import metatensor
 
 REQUIREMENTS = {
-    "metatensor-core": (metatensor.__version__, (0, 2, 0), (0, 3, 0)),
+    "metatensor-core": (metatensor.__version__, (0, 2, 6), (0, 3, 0)),
     # read without importing: the operations check metatensor-core on import
     "metatensor-operations": (
         importlib.metadata.version("metatensor-operations"),

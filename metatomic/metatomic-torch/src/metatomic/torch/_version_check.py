@@ -5,7 +5,7 @@ from metatensor_torch import __version__ as metatensor_torch_version
 from metatensor_torch._version_check import out_of_range
 
 REQUIREMENTS = {
-    "metatensor-torch": (metatensor_torch_version, (0, 10, 0), (0, 11, 0)),
+    "metatensor-torch": (metatensor_torch_version, (0, 10, 8), (0, 11, 0)),
 }
 
 _message = out_of_range(REQUIREMENTS, "metatomic-torch")
