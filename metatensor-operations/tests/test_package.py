@@ -46,7 +46,7 @@ def test_incompatible_core_fails_import():
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode != 0
-    assert "metatensor-operations needs metatensor-core >=0.2.0,<0.3.0" in result.stderr
+    assert "metatensor-operations needs metatensor-core >=0.2.6,<0.3.0" in result.stderr
 
 
 def test_rebind():

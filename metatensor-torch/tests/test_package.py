@@ -70,6 +70,6 @@ def test_import_fails_with_core_out_of_range():
         timeout=300,
     )
     assert (
-        "metatensor-torch needs metatensor-core >=0.2.0,<0.3.0, but 0.3.1 is installed"
+        "metatensor-torch needs metatensor-core >=0.2.6,<0.3.0, but 0.3.1 is installed"
         in result.stdout
     ), result.stderr
