@@ -64,14 +64,19 @@ def test_remove_rename_permute():
 
 def test_errors():
     tensor = example()
-    with pytest.raises(ValueError, match="`axis` in 'append_dimension' must be one of"):
+    with pytest.raises(ValueError, match="'components' is not a valid axis."):
         append_dimension(tensor, "components", "x", 0)
     with pytest.raises(ValueError, match="'foo' is not a component"):
         rename_dimension(tensor, "components", "foo", "bar")
     with pytest.raises(ValueError, match="'foo' not found"):
         remove_dimension(tensor, "samples", "foo")
-    with pytest.raises(MetatensorError, match="must be a 1-D array of 2 entries"):
+    with pytest.raises(
+        ValueError,
+        match="the new `values` contains 3 entries, but the Labels contains 2",
+    ):
         append_dimension(tensor, "keys", "x", np.array([1, 2, 3]))
+    with pytest.raises(MetatensorError, match="must be a 1-D array of 2 entries"):
+        append_dimension(tensor, "keys", "x", np.array([[1, 2]]))
 
 
 @requires_torch

@@ -310,3 +310,33 @@ def test_comparison_messages():
         "'properties' and 'components'",
     ):
         metatensor.equal_metadata_block(first, first, check=["wrong"])
+
+
+def test_rename_sample_dimension_renames_gradient_samples():
+    samples = metatensor.Labels(
+        ["system", "atom"], np.array([[0, 0], [0, 1]], dtype=np.int32)
+    )
+    block = metatensor.TensorBlock(
+        np.ones((2, 1)), samples, [], metatensor.Labels.range("p", 1)
+    )
+    block.add_gradient(
+        "positions",
+        metatensor.TensorBlock(
+            np.ones((2, 3, 1)),
+            metatensor.Labels(
+                ["sample", "system", "atom"],
+                np.array([[0, 0, 0], [1, 0, 1]], dtype=np.int32),
+            ),
+            [metatensor.Labels.range("xyz", 3)],
+            block.properties,
+        ),
+    )
+    tensor = metatensor.TensorMap(metatensor.Labels.range("key", 1), [block])
+    renamed = metatensor.rename_dimension(tensor, "samples", "atom", "center")
+    assert renamed.block().samples.names == ["system", "center"]
+    gradient = renamed.block().gradient("positions")
+    assert gradient.samples.names == ["sample", "system", "center"]
+    assert gradient.samples.values.tolist() == [[0, 0, 0], [1, 0, 1]]
+    # properties renames do not touch the gradient samples
+    renamed = metatensor.rename_dimension(tensor, "properties", "p", "n")
+    assert renamed.block().gradient("positions").samples.names[2] == "atom"

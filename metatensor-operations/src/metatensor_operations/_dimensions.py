@@ -16,16 +16,19 @@ def _check_axis(axis: str, function: str, components: bool):
         allowed.append("components")
     if axis not in allowed:
         raise ValueError(
-            f"`axis` in '{function}' must be one of {allowed}, got '{axis}'"
+            f"'{axis}' is not a valid axis. `axis` in '{function}' must be one of "
+            f"{allowed}"
         )
 
 
 def _relabel_block(
-    block: TensorBlock, axis: str, old_name: str, labels: Labels
+    block: TensorBlock, axis: str, old_name: str, labels: Labels, new_name: str = ""
 ) -> TensorBlock:
     """``block`` (sharing its arrays) with the samples, the properties or the
     component named ``old_name`` replaced by ``labels``; gradients follow the
-    properties and components (gradient samples are unchanged)"""
+    properties and components. Gradient samples are unchanged, except when a
+    sample dimension is renamed to ``new_name``: the dimension of the same name
+    in the gradient samples is renamed too"""
     samples = block.samples
     properties = block.properties
     components = block.components
@@ -52,11 +55,15 @@ def _relabel_block(
             gradient_components = _replace_component(
                 gradient_components, old_name, labels
             )
+        gradient_samples = gradient.samples
+        if axis == "samples" and new_name != "":
+            if old_name in gradient_samples.names:
+                gradient_samples = gradient_samples.rename(old_name, new_name)
         result.add_gradient(
             parameter,
             TensorBlock(
                 values=gradient.values,
-                samples=gradient.samples,
+                samples=gradient_samples,
                 components=gradient_components,
                 properties=properties,
             ),
@@ -120,7 +127,7 @@ def _transform(
     for block in tensor.blocks():
         labels = _axis_labels(block, axis, name)
         new = _change(labels, mode, index, name, new_name, value, column, order)
-        relabeled.append(_relabel_block(block, axis, name, new))
+        relabeled.append(_relabel_block(block, axis, name, new, new_name))
     return TensorMap(tensor.keys, relabeled)
 
 
@@ -141,6 +148,11 @@ def _change(
             values = _dispatch.int_column_like(value, len(labels), labels.values)
         else:
             values = _dispatch.int_column_like(column, len(labels), labels.values)
+            if len(values.shape) == 1 and values.shape[0] != len(labels):
+                raise ValueError(
+                    f"the new `values` contains {values.shape[0]} entries, but the "
+                    f"Labels contains {len(labels)}"
+                )
         return labels.insert(index, name, values)
     elif mode == "remove":
         return labels.remove(name)
@@ -217,7 +229,8 @@ def remove_dimension(tensor: TensorMap, axis: str, name: str) -> TensorMap:
 
 def rename_dimension(tensor: TensorMap, axis: str, old: str, new: str) -> TensorMap:
     """Rename the dimension ``old`` of the labels of ``axis`` (``"keys"``,
-    ``"samples"``, ``"components"`` or ``"properties"``) to ``new``
+    ``"samples"``, ``"components"`` or ``"properties"``) to ``new``; renaming a
+    sample dimension also renames it in the gradient samples that have it
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock, TensorMap
