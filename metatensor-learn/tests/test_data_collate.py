@@ -215,7 +215,7 @@ def test_join_kwargs():
 
     # different keys: `join`'s default is to refuse them
     with pytest.raises(
-        ValueError,
+        metatensor.NotEqualError,
         match="failed to join the field 'features' of the batch: .*same keys",
     ):
         group_and_join(samples)

@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metatensor import Labels, MetatensorError, TensorBlock, TensorMap
-from metatensor_operations import equal, join, join_blocks, slice_block, split
+from metatensor_operations import (
+    NotEqualError,
+    equal,
+    join,
+    join_blocks,
+    slice_block,
+    split,
+)
 
 
 def example(arrays="numpy", seed=0):
@@ -70,29 +77,37 @@ def test_different_keys():
     first = example()
     blocks = [b.copy() for b in example()]
     second = TensorMap(Labels(["key"], np.array([[1], [7]])), blocks[::-1])
-    with pytest.raises(ValueError, match="should have the same keys, use"):
+    with pytest.raises(NotEqualError, match="should have the same keys, use"):
         join([first, second], "samples", add_dimension="t")
     result = join([first, second], "samples", "intersection", add_dimension="t")
     assert result.keys.values.tolist() == [[1]]
     result = join([first, second], "samples", "union", add_dimension="t")
     assert result.keys.values.tolist() == [[0], [1], [7]]
     assert len(result.block(0).samples) == len(first.block(0).samples)
-    with pytest.raises(ValueError, match="`different_keys` in 'join' must be"):
+    with pytest.raises(
+        ValueError, match="'all' is not a valid option for `different_keys`"
+    ):
         join([first, second], "samples", "all")
 
 
 def test_errors():
     tensor = example()
-    with pytest.raises(ValueError, match="`axis` in 'join' must be"):
+    with pytest.raises(ValueError, match="values for the `axis` parameter"):
         join([tensor], "keys")
-    with pytest.raises(ValueError, match="at least one TensorMap"):
+    with pytest.raises(ValueError, match="provide at least one"):
         join([], "samples")
-    with pytest.raises(TypeError, match="`tensors` in 'join' must be TensorMap"):
+    with pytest.raises(
+        TypeError,
+        match="`tensors` must be a metatensor TensorMap, not "
+        "<class 'metatensor.TensorBlock'>",
+    ):
         join([tensor.block(0)], "samples")
+    with pytest.raises(TypeError, match="list or a tuple"):
+        join(tensor, "samples")
     other = TensorMap(
         Labels(["other"], np.array([[0], [1]])), [b.copy() for b in tensor]
     )
-    with pytest.raises(ValueError, match="same keys names"):
+    with pytest.raises(NotEqualError, match="should have the same keys"):
         join([tensor, other], "samples")
 
 
@@ -101,6 +116,10 @@ def test_errors():
 def test_join_then_split(n_tensors):
     """Joining with `add_dimension` then splitting on it gives the inputs back"""
     tensors = [example(seed=i) for i in range(n_tensors)]
+    if n_tensors == 1:
+        # as upstream, a single map is returned as it is (without `add_dimension`)
+        assert join(tensors, "samples", add_dimension="tensor") is tensors[0]
+        return
     for axis in ("samples", "properties"):
         joined = join(tensors, axis, add_dimension="tensor")
         parts = split(
@@ -163,9 +182,9 @@ def test_join_block_errors():
     tensor = example()
     block = tensor.block(0)
     other = tensor.block(1)
-    with pytest.raises(ValueError, match="`axis` in 'join_blocks' must be"):
+    with pytest.raises(ValueError, match="values for the `axis` parameter"):
         join_blocks([block], "components")
-    with pytest.raises(ValueError, match="'join_blocks' needs at least one block"):
+    with pytest.raises(ValueError, match="provide at least one TensorBlock"):
         join_blocks([], "samples")
     with pytest.raises(ValueError, match="should have the same properties to be"):
         join_blocks([block, other], "samples")
@@ -180,8 +199,10 @@ def test_join_block_errors():
     renamed = TensorBlock(
         block.values, block.samples, block.components, Labels.range("m", 2)
     )
-    with pytest.raises(ValueError, match="should have the same property names"):
-        join_blocks([without_gradients, renamed], "properties")
+    # different property names: the properties number the entries of each block
+    joined = join_blocks([without_gradients, renamed], "properties")
+    assert joined.properties.names == ["joined_index", "property"]
+    assert len(joined.properties) == 2 * len(block.properties)
 
     nested = TensorBlock(
         block.values, block.samples, block.components, block.properties

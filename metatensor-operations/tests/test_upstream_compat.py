@@ -340,3 +340,31 @@ def test_rename_sample_dimension_renames_gradient_samples():
     # properties renames do not touch the gradient samples
     renamed = metatensor.rename_dimension(tensor, "properties", "p", "n")
     assert renamed.block().gradient("positions").samples.names[2] == "atom"
+
+
+def test_join_properties_with_different_names():
+    first = _tensor()
+    block = metatensor.TensorBlock(
+        np.ones((3, 1)),
+        metatensor.Labels.range("sample", 3),
+        [],
+        metatensor.Labels.range("n", 1),
+    )
+    second = metatensor.TensorMap(metatensor.Labels.range("key", 1), [block])
+    joined = metatensor.join([first, second], "properties")
+    properties = joined.block().properties
+    assert properties.names == ["joined_index", "property"]
+    assert properties.values.tolist() == [[0, 0], [0, 1], [1, 0]]
+    np.testing.assert_array_equal(
+        joined.block().values,
+        np.hstack([np.arange(6.0).reshape(3, 2), np.ones((3, 1))]),
+    )
+    # a single map is returned as it is
+    assert metatensor.join([first], "samples") is first
+    with pytest.raises(
+        ValueError, match="Different tensor have different sample names"
+    ):
+        metatensor.join(
+            [first, metatensor.rename_dimension(first, "samples", "sample", "s")],
+            "samples",
+        )

@@ -6,12 +6,14 @@ from typing import List, Optional, Tuple
 from . import _dispatch
 from ._backend import Labels, TensorBlock, TensorMap, torch_jit_is_scripting
 from ._dispatch import Array
+from ._utils import NotEqualError, check_type
 
 
 def _check_axis(axis: str, function: str):
     if axis != "samples" and axis != "properties":
         raise ValueError(
-            f"`axis` in '{function}' must be 'samples' or 'properties', got '{axis}'"
+            "only 'samples' and 'properties' are valid values for the `axis` "
+            f"parameter, got '{axis}' (in '{function}')"
         )
 
 
@@ -19,14 +21,19 @@ def _joined_labels(
     labels: List[Labels], add_dimension: Optional[str], function: str, what: str
 ) -> Labels:
     """Concatenation of ``labels`` (with an extra last dimension holding the index
-    of the source when ``add_dimension`` is given); duplicated entries raise"""
+    of the source when ``add_dimension`` is given); duplicated entries raise.
+    Properties with different names become ``(joined_index, property)`` entries:
+    the index of the source and the position in it."""
     names = labels[0].names
     arrays: List[Array] = []
     for i in range(len(labels)):
         if labels[i].names != names:
+            if what == "property":
+                return _indexed_labels(labels)
             raise ValueError(
-                f"inputs to '{function}' should have the same {what} names, "
-                f"got {names} and {labels[i].names}"
+                "Different tensor have different sample names in `join`. Joining "
+                "along samples with different sample names will lose information "
+                f"and is not supported (got {names} and {labels[i].names})"
             )
         values = labels[i].values
         if add_dimension is not None:
@@ -36,6 +43,18 @@ def _joined_labels(
     if add_dimension is not None:
         names = names + [add_dimension]
     return Labels(names, _dispatch.concatenate(arrays, 0))
+
+
+def _indexed_labels(labels: List[Labels]) -> Labels:
+    """Labels ``(joined_index, property)`` numbering the entries of each of
+    ``labels`` in turn"""
+    arrays: List[Array] = []
+    for i in range(len(labels)):
+        like = labels[i].values
+        positions = _dispatch.range_like(len(labels[i]), like)
+        source = _dispatch.int_column_like(i, len(labels[i]), like).reshape(-1, 1)
+        arrays.append(_dispatch.concatenate([source, positions], 1))
+    return Labels(["joined_index", "property"], _dispatch.concatenate(arrays, 0))
 
 
 def _all_same_labels(labels: List[Labels]) -> bool:
@@ -313,7 +332,7 @@ def join_blocks(
     """
     _check_axis(axis, "join_blocks")
     if len(blocks) == 0:
-        raise ValueError("'join_blocks' needs at least one block")
+        raise ValueError("provide at least one TensorBlock to 'join_blocks'")
     for block in blocks:
         for parameter in block.gradients_list():
             if len(block.gradient(parameter).gradients_list()) != 0:
@@ -362,6 +381,9 @@ def join(
     ``"error"`` raises, ``"intersection"`` keeps the keys present in every map,
     ``"union"`` keeps all keys, maps without a key contributing nothing to it.
     Keys come in the order of the first map (then the new ones, for ``"union"``).
+    Joining a single map returns it (the same object). Joining along properties
+    maps whose property names differ gives properties ``(joined_index,
+    property)``: the index of the map and the position in its properties.
 
     >>> import numpy as np
     >>> from metatensor import Labels, TensorBlock, TensorMap
@@ -370,20 +392,24 @@ def join(
     >>> join([tensor, tensor], "properties", add_dimension="tensor").block().shape
     (2, 2)
     """
+    if not torch_jit_is_scripting():
+        if not isinstance(tensors, (list, tuple)):
+            raise TypeError(
+                "`tensors` must be a list or a tuple of TensorMap, "
+                f"not {type(tensors)} (in 'join')"
+            )
+        for tensor in tensors:
+            check_type(tensor, TensorMap, "tensors", "join")
     _check_axis(axis, "join")
     if len(tensors) == 0:
-        raise ValueError("'join' needs at least one TensorMap")
+        raise ValueError("provide at least one TensorMap to 'join'")
     if different_keys not in ["error", "intersection", "union"]:
         raise ValueError(
-            "`different_keys` in 'join' must be 'error', 'intersection' or 'union', "
-            f"got '{different_keys}'"
+            f"'{different_keys}' is not a valid option for `different_keys`, expected "
+            "'error', 'intersection' or 'union' (in 'join')"
         )
-    if not torch_jit_is_scripting():
-        for tensor in tensors:
-            if not isinstance(tensor, TensorMap):
-                raise TypeError(
-                    f"`tensors` in 'join' must be TensorMap, got {type(tensor).__name__}"
-                )
+    if len(tensors) == 1:
+        return tensors[0]
 
     # the union of all keys (in order of appearance), with the position in it of
     # each key of each map, from one pass over all the keys: the blocks to join
@@ -392,9 +418,9 @@ def join(
     all_keys: List[Array] = []
     for tensor in tensors:
         if tensor.keys.names != first_keys.names:
-            raise ValueError(
-                "inputs to 'join' should have the same keys names, "
-                f"got {first_keys.names} and {tensor.keys.names}"
+            raise NotEqualError(
+                "inputs to 'join' should have the same keys, got keys names "
+                f"{first_keys.names} and {tensor.keys.names}"
             )
         all_keys.append(tensor.keys.values)
     union, positions = _union_in_order(first_keys, _dispatch.concatenate(all_keys, 0))
@@ -420,7 +446,7 @@ def join(
                 kept.append(i)
         if different_keys == "error":
             if len(kept) != len(union):
-                raise ValueError(
+                raise NotEqualError(
                     "inputs to 'join' should have the same keys, use "
                     "`different_keys='intersection'` or 'union' to join them anyway"
                 )

@@ -75,9 +75,13 @@ def group(batch: Sequence) -> tuple:
 def _join_tensor_maps(join, name: str, values: tuple, join_kwargs: Dict[str, Any]):
     try:
         return join(list(values), axis="samples", **join_kwargs)
-    except ValueError as error:
+    except Exception as error:
         # say which field failed, keeping the type of the error (e.g.
-        # metatensor.MetatensorError)
+        # metatensor.MetatensorError, or NotEqualError for different keys)
+        if not isinstance(error, ValueError) and type(error).__name__ != (
+            "NotEqualError"
+        ):
+            raise
         message = f"failed to join the field {name!r} of the batch: {error}"
         try:
             new_error = type(error)(message)
