@@ -335,7 +335,8 @@ def test_solve_not_square():
     X, Y, _ = system(n_samples=6)
     with pytest.raises(
         ValueError,
-        match=r"'solve' needs square systems, got a block of X with 24 rows \(samples, "
+        match=r"the values in each block of X should be a square 2D array: 'solve' "
+        r"needs square systems, got a block of X with 24 rows \(samples, "
         r"components and gradients\) and 3 columns \(properties\) for the block at "
         r"key \(key=0\)",
     ):

@@ -16,11 +16,16 @@ def test_one_hot():
     dimension = Labels(["type"], np.array([[6], [1], [8]]))
     result = one_hot(labels, dimension)
     assert result.tolist() == [[0, 0, 1], [0, 1, 0], [1, 0, 0], [0, 1, 0]]
-    with pytest.raises(ValueError, match="not part of `dimension`"):
+    with pytest.raises(
+        ValueError,
+        match="type=8 is present in the labels, but was not found in the dimension",
+    ):
         one_hot(labels, Labels(["type"], np.array([[1], [6]])))
-    with pytest.raises(ValueError, match="'other' in 'one_hot' is not a dimension"):
+    with pytest.raises(
+        ValueError, match="'other' not found in the dimensions of these Labels"
+    ):
         one_hot(labels, Labels(["other"], np.array([[1]])))
-    with pytest.raises(ValueError, match="must have a single dimension"):
+    with pytest.raises(ValueError, match="only one label dimension can be extracted"):
         one_hot(labels, labels)
 
 

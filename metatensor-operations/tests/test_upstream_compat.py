@@ -368,3 +368,25 @@ def test_join_properties_with_different_names():
             [first, metatensor.rename_dimension(first, "samples", "sample", "s")],
             "samples",
         )
+
+
+@pytest.mark.parametrize(
+    "arrays", ["numpy", pytest.param("torch", marks=requires_torch)]
+)
+def test_reducing_every_sample_dimension_of_an_empty_block(arrays):
+    block = metatensor.TensorBlock(
+        np.zeros((0, 2)),
+        metatensor.Labels(["system", "atom"], np.zeros((0, 2), dtype=np.int32)),
+        [],
+        metatensor.Labels.range("p", 2),
+    )
+    tensor = metatensor.TensorMap(metatensor.Labels.range("key", 1), [block])
+    if arrays == "torch":
+        tensor = tensor.to(arrays="torch")
+    result = metatensor.sum_over_samples(tensor, ["system", "atom"]).block()
+    assert result.samples.names == []
+    assert len(result.samples) == 0
+    assert list(result.values.shape) == [0, 2]
+    # with entries, everything goes to the single entry `_=0`
+    full = metatensor.sum_over_samples(_tensor(), ["sample"]).block()
+    assert full.samples.names == ["_"] and full.samples.values.tolist() == [[0]]

@@ -55,5 +55,11 @@ def unsafe_enable_checks() -> _SetChecks:
 def unsafe_disable_checks() -> _SetChecks:
     """Disable the metadata checks of operations: faster, but wrong inputs give
     wrong results instead of errors. Usable as a context manager, restoring the
-    previous state at exit"""
+    previous state at exit.
+
+    This switch really skips the checks (for example that the blocks of ``add``
+    have the same samples), as documented upstream; upstream's switch currently
+    changes nothing, so code tested with upstream may rely on checks that this
+    one turns off. The comparison functions (``equal``, ``allclose``, ...) always
+    compare."""
     return _SetChecks(False)

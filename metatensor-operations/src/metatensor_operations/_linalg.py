@@ -110,6 +110,7 @@ def _solve_all(
         if function == "solve":
             if matrix_X.shape[0] != matrix_X.shape[1]:
                 raise ValueError(
+                    "the values in each block of X should be a square 2D array: "
                     "'solve' needs square systems, got a block of X with "
                     f"{matrix_X.shape[0]} rows (samples, components and gradients) "
                     f"and {matrix_X.shape[1]} columns (properties){where}"

@@ -23,14 +23,14 @@ def one_hot(labels: Labels, dimension: Labels) -> Array:
     """
     if len(dimension.names) != 1:
         raise ValueError(
-            "`dimension` in 'one_hot' must have a single dimension, "
-            f"got {dimension.names}"
+            "only one label dimension can be extracted as one-hot encoding, "
+            f"`dimension` has {dimension.names}"
         )
     name = dimension.names[0]
     if name not in labels.names:
         raise ValueError(
-            f"'{name}' in 'one_hot' is not a dimension of the labels, "
-            f"expected one of {labels.names}"
+            f"'{name}' not found in the dimensions of these Labels, expected one of "
+            f"{labels.names} (in 'one_hot')"
         )
     column = labels.column(name)
     possible = dimension.values.reshape(-1)
@@ -40,8 +40,11 @@ def one_hot(labels: Labels, dimension: Labels) -> Array:
     clipped = _dispatch.clip_index(positions, len(dimension))
     found = _dispatch.take(ordered, clipped, 0) == column
     if not bool(found.all()):
+        missing = _dispatch.to_int_list(
+            _dispatch.take(column, _dispatch.nonzero(~found), 0)
+        )
         raise ValueError(
-            f"some values of '{name}' in the labels are not part of `dimension` in "
-            "'one_hot'"
+            f"{name}={missing[0]} is present in the labels, but was not found in the "
+            "dimension (in 'one_hot')"
         )
     return _dispatch.one_hot(_dispatch.take(order, clipped, 0), len(dimension), column)

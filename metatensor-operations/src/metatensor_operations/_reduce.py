@@ -47,12 +47,14 @@ def _groups(labels: Labels, names: List[str], axis: str) -> Tuple[Labels, Array]
             keep.append(i)
             keep_names.append(all_names[i])
     if len(keep) == 0:
-        # everything is reduced in a single entry (none without entries)
-        entries: List[List[int]] = []
-        if len(labels) != 0:
-            entries.append([0])
-        unique = _dispatch.int_array_like(entries, labels.values, 1)
+        # everything is reduced in a single entry ``_=0``; without entries, in
+        # Labels without dimensions (as upstream)
         inverse = _dispatch.zeros_index(len(labels), labels.values)
+        if len(labels) == 0:
+            # no columns and no rows
+            empty = _dispatch.select_columns(labels.values, keep)
+            return Labels(keep_names, empty), inverse
+        unique = _dispatch.int_array_like([[0]], labels.values, 1)
         return Labels(["_"], unique), inverse
     remaining = _dispatch.select_columns(labels.values, keep)
     unique, inverse = _dispatch.unique_rows(remaining)
