@@ -35,16 +35,9 @@ from metatensor.io import _npy
 if HAS_TORCH:
     import torch
 
-FIXTURES = pathlib.Path(__file__).parents[2].parent / "shared" / "fixtures" / "mts"
-if (FIXTURES / "INDEX.json").exists():
-    FIXTURE_NAMES = sorted(json.loads((FIXTURES / "INDEX.json").read_text()))
-else:
-    FIXTURE_NAMES = [
-        pytest.param(
-            None,
-            marks=pytest.mark.skip(reason=f"upstream fixtures not found at {FIXTURES}"),
-        )
-    ]
+# files written by upstream metatensor, with a JSON description of each
+FIXTURES = pathlib.Path(__file__).parent / "data" / "upstream"
+FIXTURE_NAMES = sorted(json.loads((FIXTURES / "INDEX.json").read_text()))
 
 
 def _check_json_labels(labels, expected):
