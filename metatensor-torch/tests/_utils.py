@@ -9,11 +9,15 @@ import torch
 
 import metatensor.torch as mtt
 
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared")
-FIXTURES = os.path.join(SHARED, "fixtures", "mts")
-requires_fixtures = pytest.mark.skipif(
-    not os.path.isdir(FIXTURES),
-    reason=f"the reference files of ../shared/fixtures/mts are not here ({FIXTURES})",
+# files written by upstream metatensor (test data of metatensor-core)
+FIXTURES = os.path.join(
+    os.path.dirname(__file__),
+    "..",
+    "..",
+    "metatensor-core",
+    "tests",
+    "data",
+    "upstream",
 )
 
 # TorchScript is deprecated in favour of torch.export in recent torch, but it is

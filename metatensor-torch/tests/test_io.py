@@ -15,7 +15,6 @@ from _utils import (
     assert_same,
     block,
     labels,
-    requires_fixtures,
     script,
     tensor_map,
 )
@@ -126,12 +125,8 @@ def test_file_objects_and_labels_files(tmp_path):
     assert_same(TensorMap.load_buffer(tensor_map().save_buffer()), tensor_map())
 
 
-@requires_fixtures
 @pytest.mark.parametrize(
-    "name",
-    sorted(p.stem for p in pathlib.Path(FIXTURES).glob("*.mts"))
-    if os.path.isdir(FIXTURES)
-    else [],
+    "name", sorted(p.stem for p in pathlib.Path(FIXTURES).glob("*.mts"))
 )
 def test_reference_files(name):
     path = os.path.join(FIXTURES, name + ".mts")

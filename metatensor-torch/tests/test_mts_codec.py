@@ -34,10 +34,9 @@ pytestmark = [
 ]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = os.path.join(HERE, "..", "..", "..", "shared", "fixtures", "mts")
-requires_fixtures = pytest.mark.skipif(
-    not os.path.isdir(FIXTURES),
-    reason=f"the reference files of ../shared/fixtures/mts are not here ({FIXTURES})",
+# files written by upstream metatensor (test data of metatensor-core)
+FIXTURES = os.path.join(
+    HERE, "..", "..", "metatensor-core", "tests", "data", "upstream"
 )
 
 
@@ -550,7 +549,6 @@ def fixture_files():
     return sorted(glob.glob(os.path.join(FIXTURES, "*.mts")))
 
 
-@requires_fixtures
 @pytest.mark.parametrize("path", fixture_files(), ids=os.path.basename)
 def test_fixtures(path):
     """Every member of the reference files is decoded like core does, and

@@ -18,6 +18,7 @@ from . import (  # noqa: E402
     _backend,
     _eager,
     _python_api,
+    _saveable,
     _version_check,  # noqa: F401, I001
 )
 from ._block import TensorBlock, dtype_name  # noqa: E402
@@ -60,6 +61,7 @@ if operations is None:
     operations = operations_with_backend("metatensor.torch.operations", _backend)
 
 _OPERATIONS = [name for name in operations.__all__ if not name.startswith("__")]
+_saveable.make_saveable(operations, _OPERATIONS)
 globals().update({name: getattr(operations, name) for name in _OPERATIONS})
 
 __all__ = [
