@@ -37,6 +37,11 @@ from ._system import System, register_autograd_neighbors
 from ._units import unit_conversion_factor
 from ._version import __version__
 
+# isort: split
+# the O(3) wrappers, after the classes they use (importing them costs ~35 ms:
+# scipy is only imported when a quadrature is computed)
+from . import o3
+
 _python_api.install()
 
 for _class in (
@@ -72,6 +77,7 @@ __all__ = [
     "load_model_extensions",
     "load_system",
     "load_system_buffer",
+    "o3",
     "pick_device",
     "pick_output",
     "read_model_metadata",
