@@ -149,9 +149,10 @@ def tests_metatomic_torch(session):
 
 @nox.session(name="tests-metatomic-ase")
 def tests_metatomic_ase(session):
-    """Run the metatomic-ase tests"""
+    """Run the metatomic-ase tests (with spglib, for the space-group averaging of
+    SymmetrizedCalculator)"""
     session.install(TORCH)
-    session.install(*TEST_DEPS, *METATOMIC_PATHS)
+    session.install(*TEST_DEPS, "spglib", *METATOMIC_PATHS)
     _pytest(session, [TEST_FOLDERS["metatomic-ase"]])
     _doctests(session, "metatomic_ase")
 
