@@ -8,6 +8,7 @@ first: any other resolution of torch would download several GB of CUDA wheels.
 
 import pathlib
 import shutil
+import sys
 
 import nox
 
@@ -41,6 +42,8 @@ TEST_FOLDERS = {name: f"{folder}/tests" for name, folder in FOLDERS.items()}
 METATOMIC_PATHS = [
     f"./{folder}" for name, folder in FOLDERS.items() if name != "metatensor-learn"
 ]
+# the torch-sim interface, tested in its own session (torch-sim is heavy)
+TORCHSIM_PATH = "metatomic/metatomic-torchsim"
 
 
 def _pytest(session, folders):
@@ -157,6 +160,18 @@ def tests_metatomic_ase(session):
     _doctests(session, "metatomic_ase")
 
 
+@nox.session(name="tests-metatomic-torchsim")
+def tests_metatomic_torchsim(session):
+    """Run the metatomic-torchsim tests (torch-sim needs Python >= 3.11; it is
+    kept out of the other metatomic sessions, which do not need it)"""
+    if sys.version_info < (3, 11):
+        session.skip("torch-sim-atomistic needs Python >= 3.11")
+    session.install(TORCH)
+    session.install(*TEST_DEPS, *METATOMIC_PATHS, TORCHSIM_PATH)
+    _pytest(session, [f"{TORCHSIM_PATH}/tests"])
+    _doctests(session, "metatomic_torchsim")
+
+
 @nox.session(name="tests-numpy")
 def tests_numpy(session):
     """Run the metatensor-core and metatensor-operations tests without torch:
@@ -181,6 +196,7 @@ def tests(session):
     session.notify("tests-learn")
     session.notify("tests-metatomic-torch")
     session.notify("tests-metatomic-ase")
+    session.notify("tests-metatomic-torchsim")
     session.notify("tests-numpy")
 
 
@@ -216,17 +232,18 @@ def build(session):
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     session.install("build")
-    for folder in [*FOLDERS.values(), "."]:
+    for folder in [*FOLDERS.values(), TORCHSIM_PATH, "."]:
         session.run("python", "-m", "build", "--outdir", str(dist), folder)
 
     session.install(TORCH)
-    # the dependencies of metatomic-ase (and of `metatomic eval`) that are not
-    # built here
-    session.install(*TEST_DEPS, "ase", "vesin", "tqdm")
+    # the dependencies of the metatomic distributions (and of their tests and of
+    # `metatomic eval`) that are not built here
+    session.install(*TEST_DEPS, "ase", "vesin", "tqdm", "spglib", "torch-sim-atomistic")
     wheels = sorted(str(path) for path in dist.glob("*.whl"))
     # --no-index: the wheels just built, never a release from PyPI
     session.install("--no-index", "--find-links", str(dist), "metatensor", *wheels)
-    _pytest(session, [TEST_FOLDERS[name] for name in DISTRIBUTIONS])
+    folders = [TEST_FOLDERS[name] for name in DISTRIBUTIONS]
+    _pytest(session, [*folders, f"{TORCHSIM_PATH}/tests"])
 
 
 @nox.session(venv_backend="none")
