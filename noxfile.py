@@ -153,9 +153,9 @@ def tests_metatomic_torch(session):
 @nox.session(name="tests-metatomic-ase")
 def tests_metatomic_ase(session):
     """Run the metatomic-ase tests (with spglib, for the space-group averaging of
-    SymmetrizedCalculator)"""
+    SymmetrizedCalculator, and i-PI, whose metatomic driver runs our models)"""
     session.install(TORCH)
-    session.install(*TEST_DEPS, "spglib", *METATOMIC_PATHS)
+    session.install(*TEST_DEPS, "spglib", "ipi", *METATOMIC_PATHS)
     _pytest(session, [TEST_FOLDERS["metatomic-ase"]])
     _doctests(session, "metatomic_ase")
 
@@ -238,7 +238,9 @@ def build(session):
     session.install(TORCH)
     # the dependencies of the metatomic distributions (and of their tests and of
     # `metatomic eval`) that are not built here
-    session.install(*TEST_DEPS, "ase", "vesin", "tqdm", "spglib", "torch-sim-atomistic")
+    session.install(
+        *TEST_DEPS, "ase", "vesin", "tqdm", "spglib", "ipi", "torch-sim-atomistic"
+    )
     wheels = sorted(str(path) for path in dist.glob("*.whl"))
     # --no-index: the wheels just built, never a release from PyPI
     session.install("--no-index", "--find-links", str(dist), "metatensor", *wheels)
@@ -257,11 +259,12 @@ def asan(session):
 def demo(session):
     """Run the main demo: train a model on EMT data with metatensor-learn, export
     it with metatomic, run molecular dynamics with it in ASE (writes a figure);
-    then evaluate the exported model with the `metatomic` command"""
+    then evaluate the exported model with the `metatomic` command, and run
+    molecular dynamics with it in i-PI"""
     session.install(TORCH)
-    # matplotlib: the figure; tqdm: the progress bars
+    # matplotlib: the figure; tqdm: the progress bars; ipi: the i-PI example
     session.install(
-        "matplotlib", *DISTRIBUTION_PATHS, "./metatomic/metatomic-torch[ase]"
+        "matplotlib", "ipi", *DISTRIBUTION_PATHS, "./metatomic/metatomic-torch[ase]"
     )
     examples = ROOT / "examples" / "metatomic"
     output = ROOT / "demo-output"
@@ -270,6 +273,14 @@ def demo(session):
         session.run("python", str(examples / "end_to_end.py"))
         session.run(
             "python", str(examples / "eval_cli.py"), "--model", "cu-au-model.pt"
+        )
+        session.run(
+            "python",
+            str(examples / "ipi" / "run_ipi.py"),
+            "--model",
+            "cu-au-model.pt",
+            "--output-dir",
+            "ipi-md",
         )
 
 
