@@ -1,6 +1,7 @@
 """Behaviours that code written for upstream metatensor-torch relies on"""
 
 import io
+import os
 import warnings
 
 import torch
@@ -39,3 +40,12 @@ def test_operations_can_be_saved_with_torch_jit_save(tmp_path):
             if name in skipped or not callable(function) or isinstance(function, type):
                 continue
             assert len(function.save_to_buffer()) > 0, name
+
+
+def test_cmake_prefix_path():
+    import metatensor.torch.utils
+
+    path = mts.utils.cmake_prefix_path
+    assert metatensor.torch.utils.cmake_prefix_path == path
+    assert os.path.isdir(path)
+    assert os.path.samefile(path, os.path.dirname(mts.__file__))

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from . import io
+from . import io, utils
 from ._block import TensorBlock
 from ._errors import MetatensorError
 from ._labels import Labels, LabelsEntry
@@ -46,6 +46,7 @@ __all__ = [
     "load_block",
     "load_labels",
     "save",
+    "utils",
 ]
 
 

@@ -20,6 +20,7 @@ from . import (  # noqa: E402
     _python_api,
     _saveable,
     _version_check,  # noqa: F401, I001
+    utils,
 )
 from ._block import TensorBlock, dtype_name  # noqa: E402
 from ._io import (  # noqa: E402
@@ -80,6 +81,7 @@ __all__ = [
     "operations",
     "save",
     "save_buffer",
+    "utils",
     "version",
 ] + _OPERATIONS
 
