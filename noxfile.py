@@ -6,6 +6,7 @@ never the source tree. Where torch is needed, ``torch==2.13.0`` is installed
 first: any other resolution of torch would download several GB of CUDA wheels.
 """
 
+import os
 import pathlib
 import shutil
 import sys
@@ -248,10 +249,31 @@ def build(session):
     _pytest(session, [*folders, f"{TORCHSIM_PATH}/tests"])
 
 
+@nox.session
+def fuzz(session):
+    """Feed mutated archives to every .mts reader for longer than the tests do
+    (METATENSOR_FUZZ_EXAMPLES examples per reader, default 2000)"""
+    session.install(TORCH)
+    session.install(
+        *TEST_DEPS, "./metatensor-core", "./metatensor-operations", "./metatensor-torch"
+    )
+    session.env["METATENSOR_FUZZ_EXAMPLES"] = os.environ.get(
+        "METATENSOR_FUZZ_EXAMPLES", "2000"
+    )
+    _pytest(
+        session,
+        [
+            "metatensor-core/tests/test_fuzz_readers.py",
+            "metatensor-torch/tests/test_fuzz_readers.py",
+        ],
+    )
+
+
 @nox.session(venv_backend="none")
 def asan(session):
-    """Run the core tests on a build of the C extension with AddressSanitizer
-    (the script creates its own virtual environment)"""
+    """Run the core tests, the fuzzing of the readers included, on a build of the
+    C extension with AddressSanitizer (the script creates its own virtual
+    environment)"""
     session.run("bash", "metatensor-core/scripts/asan.sh", external=True)
 
 
