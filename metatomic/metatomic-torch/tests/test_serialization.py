@@ -5,6 +5,7 @@ import functools
 import io
 import json
 import math
+import os
 import pickle
 import struct
 import zipfile
@@ -273,6 +274,13 @@ def test_file_round_trip(tmp_path):
     other = tmp_path / "other.mta"
     serialization.save(str(other), system)
     assert other.read_bytes() == path.read_bytes()
+
+    # saving over a file replaces it whole (through a temporary file that is
+    # renamed over it: the previous inode is left untouched)
+    inode = os.stat(path).st_ino
+    serialization.save(path, _system())
+    assert os.stat(path).st_ino != inode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.mta", "system.mta"]
 
 
 def test_file_object_round_trip(tmp_path):

@@ -38,6 +38,7 @@ from typing import Dict, List
 
 import torch
 
+from metatensor.io._atomic import atomic_file
 from metatensor.torch import TensorBlock, TensorMap
 from metatensor_torch import _mts
 
@@ -461,7 +462,8 @@ def save(file, system: System):
     if isinstance(file, (str, os.PathLike)):
         path = _mta_path(file)
         data = save_buffer(system).numpy().tobytes()
-        with open(path, "wb") as output:
+        # written next to the target, then renamed over it: never a partial file
+        with atomic_file(path) as output:
             output.write(data)
     elif hasattr(file, "write"):
         file.write(save_buffer(system).numpy().tobytes())
