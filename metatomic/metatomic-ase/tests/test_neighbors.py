@@ -27,8 +27,8 @@ from metatomic.torch import (
     NeighborListOptions,
     System,
 )
+from metatomic.torch._engine_neighbors import NeighborListBuilder
 from metatomic_ase import MetatomicCalculator
-from metatomic_ase._neighbors import NeighborListBuilder
 
 
 def _options(cutoff=CUTOFF, full_list=False):

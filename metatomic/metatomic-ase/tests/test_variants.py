@@ -168,7 +168,7 @@ def test_missing_derived_variant():
     calculator = MetatomicCalculator(
         model, variants={"energy": "double", "energy_uncertainty": None}
     )
-    assert calculator._uncertainty_key == "energy_uncertainty"
+    assert calculator._outputs.uncertainty == "energy_uncertainty"
     # without uncertainty check, the uncertainty output is not used
     MetatomicCalculator(
         model, variants={"energy": "double"}, uncertainty_threshold=None

@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -190,6 +192,27 @@ def test_model_without_energy():
     model = multi_head_model(with_base=False, without=["energy/double"])
     with pytest.raises(ValueError, match="this model has no 'energy' output"):
         MetatomicModel(model)
+
+
+def test_without_metatomic_ase(tmp_path):
+    """metatomic-torchsim does not need metatomic-ase (the tests use it as the
+    reference)"""
+    path = _saved(pair_model(), tmp_path)
+    code = (
+        "import sys, ase.build, torch, torch_sim\n"
+        "sys.modules['metatomic_ase'] = None  # `import metatomic_ase` fails\n"
+        "from metatomic_torchsim import MetatomicModel\n"
+        "atoms = ase.build.bulk('Cu', 'fcc', a=3.6, cubic=True).repeat(2)\n"
+        "atoms.rattle(stdev=0.05, seed=0)\n"
+        "state = torch_sim.io.atoms_to_state(atoms, 'cpu', torch.float64)\n"
+        f"print(MetatomicModel({path!r})(state)['energy'].item())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    energies, _, _ = ase_results(pair_model(), [cu_atoms()])
+    np.testing.assert_allclose(float(result.stdout), energies[0], rtol=1e-12)
 
 
 def test_model_errors(tmp_path):

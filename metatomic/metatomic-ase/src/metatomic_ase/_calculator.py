@@ -34,31 +34,30 @@ from metatomic.torch import (
     ModelMetadata,
     ModelOutput,
     System,
-    is_atomistic_model,
-    load_atomistic_model,
     pick_device,
-    pick_output,
+)
+from metatomic.torch._engine_neighbors import ENGINE_LENGTH_UNIT, NeighborListBuilder
+from metatomic.torch._engine_options import (
+    check_arguments,
+    check_bool,
+    check_outputs,
+    check_uncertainty,
+    choose_outputs,
+    evaluation_options,
+    load_model,
+    model_dtype,
+    package_folders,
+    warn,
 )
 
 from ._inputs import InputsBuilder
-from ._neighbors import ENGINE_LENGTH_UNIT, NeighborListBuilder
-from ._options import (
-    check_bool,
-    has_output,
-    pick_derived_output,
-    resolve_variants,
-    warn,
-)
 from ._state import changed_properties
 
 # properties computed from the energy and its gradients
 _ENERGY_PROPERTIES = ("energy", "energies", "forces", "stress")
-# units of the outputs requested from the model (ASE units)
-_ENERGY_UNIT = "eV"
-_FORCE_UNIT = "eV/Angstrom"
-_STRESS_UNIT = "eV/Angstrom^3"
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# warnings point at the first frame outside of this package and of ASE
+_SKIPPED = package_folders("metatomic_ase", "ase")
 
 
 def _full_3x3_to_voigt_6_stress(stress: np.ndarray) -> np.ndarray:
@@ -150,52 +149,18 @@ class MetatomicCalculator(Calculator):
         super().__init__()
 
         # ---- arguments ----
-        check_bool(check_consistency, "check_consistency")
+        arguments = check_arguments(
+            "MetatomicCalculator",
+            _SKIPPED,
+            check_consistency=check_consistency,
+            device=device,
+            variants=variants,
+            non_conservative=non_conservative,
+            uncertainty_threshold=uncertainty_threshold,
+            neighbor_skin=neighbor_skin,
+            additional_outputs=additional_outputs,
+        )
         check_bool(do_gradients_with_energy, "do_gradients_with_energy")
-        if additional_outputs is None:
-            additional_outputs = {}
-        if not isinstance(additional_outputs, dict) or not all(
-            isinstance(name, str) and isinstance(output, ModelOutput)
-            for name, output in additional_outputs.items()
-        ):
-            raise TypeError(
-                "`additional_outputs` must be a dict of output name (str) => "
-                f"ModelOutput, got {additional_outputs!r}"
-            )
-        if non_conservative not in (False, True, "forces", "stress") or not (
-            isinstance(non_conservative, (bool, str))
-        ):
-            raise ValueError(
-                "`non_conservative` must be False, True, 'forces' or 'stress', got "
-                f"{non_conservative!r}"
-            )
-        if uncertainty_threshold is not None:
-            if isinstance(uncertainty_threshold, bool) or not isinstance(
-                uncertainty_threshold, (int, float, np.number)
-            ):
-                raise TypeError(
-                    "`uncertainty_threshold` must be a number or None, got "
-                    f"{type(uncertainty_threshold).__name__}"
-                )
-            if not uncertainty_threshold > 0.0:
-                raise ValueError(
-                    "`uncertainty_threshold` must be positive (or None to disable "
-                    f"the uncertainty check), got {uncertainty_threshold}"
-                )
-        if isinstance(neighbor_skin, bool) or not isinstance(
-            neighbor_skin, (int, float, np.number)
-        ):
-            raise TypeError(
-                f"`neighbor_skin` must be a number, got {type(neighbor_skin).__name__}"
-            )
-        if not neighbor_skin >= 0.0:
-            raise ValueError(f"`neighbor_skin` must be positive, got {neighbor_skin}")
-        if device is not None and not isinstance(device, (str, torch.device)):
-            raise TypeError(
-                f"`device` must be a string, a torch.device or None, got "
-                f"{type(device).__name__}"
-            )
-        resolved_variants, given_variants = resolve_variants(variants)
 
         # ---- the model ----
         model_path = None
@@ -205,94 +170,33 @@ class MetatomicCalculator(Calculator):
                 raise InputError(f"the model file at {model_path!r} does not exist")
             if extensions_directory is not None:
                 extensions_directory = os.fspath(extensions_directory)
-            model = load_atomistic_model(model_path, extensions_directory)
-        elif isinstance(model, torch.jit.ScriptModule) and is_atomistic_model(model):
-            # run the checks of the Python wrapper, as for a model loaded from file
-            model = AtomisticModel(model, model.metadata(), model.capabilities())
-        elif not is_atomistic_model(model):
-            raise TypeError(
-                "`model` must be the path to a saved model, an AtomisticModel or a "
-                f"scripted AtomisticModel, got {type(model).__name__}"
-            )
+        model = load_model(model, extensions_directory)
 
         capabilities = model.capabilities()
-        if capabilities.dtype not in _DTYPES:
-            raise ValueError(
-                f"the model uses the dtype {capabilities.dtype!r}, which "
-                "MetatomicCalculator does not support (it supports 'float32' and "
-                "'float64')"
-            )
-        self._dtype = _DTYPES[capabilities.dtype]
-        requested_device = None if device is None else str(device)
+        self._dtype = model_dtype(capabilities, "MetatomicCalculator")
         self._device = torch.device(
-            pick_device(list(capabilities.supported_devices), requested_device)
+            pick_device(list(capabilities.supported_devices), arguments.device)
         )
         # numpy arrays can be given to torch without conversion
         self._float64_cpu = self._dtype == torch.float64 and self._device.type == "cpu"
         self._model = model.to(self._device)
-        self._check_consistency = bool(check_consistency)
-
-        outputs = capabilities.outputs
-        for name in additional_outputs:
-            if name not in outputs:
-                raise ValueError(
-                    f"the model does not have the output {name!r} requested in "
-                    f"`additional_outputs`, its outputs are {sorted(outputs)}"
-                )
+        self._check_consistency = arguments.check_consistency
 
         # ---- which outputs to use ----
-        self._energy_key: Optional[str] = None
-        if has_output("energy", outputs) or "energy" in given_variants:
-            self._energy_key = pick_output(
-                "energy", outputs, resolved_variants["energy"]
-            )
+        outputs = capabilities.outputs
+        self._outputs = choose_outputs(outputs, arguments)
+        self._uncertainty_threshold = arguments.uncertainty_threshold
 
-        self._uncertainty_key: Optional[str] = None
-        self._uncertainty_threshold = uncertainty_threshold
-        if (
-            self._energy_key is not None
-            and uncertainty_threshold is not None
-            and (
-                has_output("energy_uncertainty", outputs)
-                or "energy_uncertainty" in given_variants
-            )
-        ):
-            key = pick_derived_output(
-                "energy_uncertainty",
-                outputs,
-                resolved_variants["energy_uncertainty"],
-                given_variants,
-            )
-            if outputs[key].sample_kind == "atom":
-                self._uncertainty_key = key
-
-        self._nc_force_key: Optional[str] = None
-        self._nc_stress_key: Optional[str] = None
-        if non_conservative in (True, "forces"):
-            self._nc_force_key = pick_derived_output(
-                "non_conservative_force",
-                outputs,
-                resolved_variants["non_conservative_force"],
-                given_variants,
-            )
-        if non_conservative in (True, "stress"):
-            self._nc_stress_key = pick_derived_output(
-                "non_conservative_stress",
-                outputs,
-                resolved_variants["non_conservative_stress"],
-                given_variants,
-            )
-
-        if self._energy_key is None:
+        if self._outputs.energy is None:
             self.implemented_properties = []
         else:
             self.implemented_properties = ["energy"]
-            if outputs[self._energy_key].sample_kind == "atom":
+            if outputs[self._outputs.energy].sample_kind == "atom":
                 self.implemented_properties.append("energies")
             self.implemented_properties += ["forces", "stress"]
 
         # ---- what the model needs ----
-        self._neighbor_skin = float(neighbor_skin)
+        self._neighbor_skin = arguments.neighbor_skin
         self._neighbors = [
             NeighborListBuilder(options, self._neighbor_skin, self._check_consistency)
             for options in model.requested_neighbor_lists()
@@ -300,7 +204,7 @@ class MetatomicCalculator(Calculator):
         self._inputs = InputsBuilder(model.requested_inputs(True))
         self._atomic_types = np.array(capabilities.atomic_types, dtype=np.int64)
 
-        self._additional_requests = dict(additional_outputs)
+        self._additional_requests = arguments.additional_outputs
         #: the additional outputs computed by the last call to :py:meth:`calculate`
         self.additional_outputs: Dict[str, TensorMap] = {}
 
@@ -312,10 +216,10 @@ class MetatomicCalculator(Calculator):
         self._model_path = model_path
         self.parameters = {
             "model": model_path,
-            "additional_outputs": additional_outputs,
+            "additional_outputs": arguments.additional_outputs,
             "extensions_directory": extensions_directory,
-            "check_consistency": bool(check_consistency),
-            "device": requested_device,
+            "check_consistency": arguments.check_consistency,
+            "device": arguments.device,
             "variants": variants,
             "non_conservative": non_conservative,
             "do_gradients_with_energy": bool(do_gradients_with_energy),
@@ -383,14 +287,14 @@ class MetatomicCalculator(Calculator):
                 "per-atom stresses ('stresses') are not implemented by "
                 "MetatomicCalculator"
             )
-        if self._energy_key is None and name in _ENERGY_PROPERTIES:
+        if self._outputs.energy is None and name in _ENERGY_PROPERTIES:
             return (
                 f"can not compute {name!r}: this model has no 'energy' output, use "
                 "`MetatomicCalculator.run_model` to compute its outputs"
             )
         if name == "energies":
             return (
-                f"can not compute 'energies': the {self._energy_key!r} output of "
+                f"can not compute 'energies': the {self._outputs.energy!r} output of "
                 "this model is only available per system, not per atom"
             )
         return (
@@ -452,7 +356,8 @@ class MetatomicCalculator(Calculator):
                 warn(
                     "the stress can only be computed for systems periodic in the "
                     f"three directions, these atoms have pbc={atoms.pbc.tolist()}: "
-                    "it is not computed"
+                    "it is not computed",
+                    _SKIPPED,
                 )
             stress = False
 
@@ -495,14 +400,7 @@ class MetatomicCalculator(Calculator):
         :return: output name => TensorMap, with one ``system`` index per entry
             of ``atoms``
         """
-        if not isinstance(outputs, dict) or not all(
-            isinstance(name, str) and isinstance(output, ModelOutput)
-            for name, output in outputs.items()
-        ):
-            raise TypeError(
-                "`outputs` must be a dict of output name (str) => ModelOutput, got "
-                f"{outputs!r}"
-            )
+        check_outputs(outputs, "outputs")
         atoms_list = _atoms_list(atoms)
         builders = self._neighbors if len(atoms_list) == 1 else None
         systems = [
@@ -535,7 +433,7 @@ class MetatomicCalculator(Calculator):
             ``"forces"`` and ``"stress"`` (arrays) when computed; with a list of
             atoms, each entry is a list with one value per atoms
         """
-        if self._energy_key is None:
+        if self._outputs.energy is None:
             raise PropertyNotImplementedError(self._not_implemented("energy"))
         check_bool(compute_forces_and_stresses, "compute_forces_and_stresses")
         check_bool(per_atom, "per_atom")
@@ -667,27 +565,13 @@ class MetatomicCalculator(Calculator):
         if options is not None:
             return options
 
-        outputs: Dict[str, ModelOutput] = {}
-        if extra:
-            outputs.update(self._additional_requests)
-        if energy:
-            outputs[self._energy_key] = ModelOutput(
-                unit=_ENERGY_UNIT, sample_kind="atom" if per_atom else "system"
-            )
-            if self._uncertainty_key is not None:
-                outputs[self._uncertainty_key] = ModelOutput(
-                    unit=_ENERGY_UNIT, sample_kind="atom"
-                )
-        if nc_force:
-            outputs[self._nc_force_key] = ModelOutput(
-                unit=_FORCE_UNIT, sample_kind="atom"
-            )
-        if nc_stress:
-            outputs[self._nc_stress_key] = ModelOutput(
-                unit=_STRESS_UNIT, sample_kind="system"
-            )
-        options = ModelEvaluationOptions(
-            length_unit=ENGINE_LENGTH_UNIT, outputs=outputs
+        options = evaluation_options(
+            self._outputs,
+            energy=energy,
+            per_atom=per_atom,
+            nc_force=nc_force,
+            nc_stress=nc_stress,
+            additional=self._additional_requests if extra else {},
         )
         self._evaluation_options[key] = options
         return options
@@ -707,8 +591,8 @@ class MetatomicCalculator(Calculator):
         (``stress`` as a 3x3 matrix, only computed for periodic atoms)"""
         if not energy:
             forces = stress = per_atom = False
-        nc_force = forces and self._nc_force_key is not None
-        nc_stress = stress and self._nc_stress_key is not None
+        nc_force = forces and self._outputs.nc_force is not None
+        nc_stress = stress and self._outputs.nc_stress is not None
         gradient_forces = forces and not nc_force
         gradient_stress = stress and not nc_stress
 
@@ -748,7 +632,7 @@ class MetatomicCalculator(Calculator):
             offsets = np.zeros(n_systems + 1, dtype=np.int64)
             offsets[1:] = np.cumsum(counts)
 
-        block = outputs[self._energy_key].block_by_id(0)
+        block = outputs[self._outputs.energy].block_by_id(0)
         values = block.values.reshape(-1)
         if n_systems == 1:
             # all samples (per system or per atom) belong to the only system
@@ -789,7 +673,7 @@ class MetatomicCalculator(Calculator):
                     result["forces"] = 0.0 - _to_numpy(gradient)
             gradients = gradients[n_systems:]
         elif nc_force:
-            block = outputs[self._nc_force_key].block_by_id(0)
+            block = outputs[self._outputs.nc_force].block_by_id(0)
             nc_forces = _per_atom_values(block, offsets, 3)
             for i, result in enumerate(results):
                 system_forces = nc_forces[offsets[i] : offsets[i + 1]]
@@ -809,41 +693,22 @@ class MetatomicCalculator(Calculator):
                     volume = _volume(atoms_list[i].cell.array)
                     result["stress"] = _to_numpy(gradient / volume)
         elif nc_stress:
-            block = outputs[self._nc_stress_key].block_by_id(0)
+            block = outputs[self._outputs.nc_stress].block_by_id(0)
             values = _to_numpy(block.values).reshape(-1, 3, 3)
             index = _to_numpy(block.samples.column("system"))
             for i, result in enumerate(results):
                 if atoms_list[i].pbc.all():
                     result["stress"] = values[index == i].sum(axis=0)
 
-        if self._uncertainty_key is not None:
-            block = outputs[self._uncertainty_key].block_by_id(0)
-            self._check_uncertainty(block, n_systems)
+        if self._outputs.uncertainty is not None:
+            block = outputs[self._outputs.uncertainty].block_by_id(0)
+            check_uncertainty(
+                block,
+                self._uncertainty_threshold,
+                by_atom=n_systems == 1,
+                skip=_SKIPPED,
+            )
         return results
-
-    def _check_uncertainty(self, block, n_systems: int):
-        """Warn if the energy uncertainty of some atoms is above the threshold"""
-        values = _to_numpy(block.values).reshape(-1)
-        above = values > self._uncertainty_threshold
-        if not np.any(above):
-            return
-        system = block.samples.column("system").cpu().numpy()[above].tolist()
-        atom = block.samples.column("atom").cpu().numpy()[above].tolist()
-        if n_systems == 1:
-            entries = atom
-            what = "atoms"
-        else:
-            entries = list(zip(system, atom))
-            what = "(system, atom)"
-        shown = ", ".join(str(entry) for entry in entries[:10])
-        if len(entries) > 10:
-            shown += f", ... ({len(entries)} in total)"
-        warn(
-            "the energy uncertainty of some atoms is above the threshold of "
-            f"{self._uncertainty_threshold} eV, the predictions may be "
-            f"unreliable: {what} {shown} (maximal uncertainty: {values.max():.4g} "
-            "eV)"
-        )
 
 
 # ==================================================================================== #

@@ -31,10 +31,10 @@ from ase.calculators.calculator import (
     all_changes,
 )
 
+from metatomic.torch._engine_options import check_bool
 from metatomic.torch.o3 import quadrature
 
 from ._calculator import _full_3x3_to_voigt_6_stress
-from ._options import check_bool
 
 # the angular momentum of the stress: the quadrature integrates exactly
 # `l_max + 2` for the energy, forces and stress of a model up to `l_max`

@@ -28,25 +28,23 @@ from metatomic.torch import (
     ModelOutput,
     pick_device,
 )
-from metatomic_ase._options import check_bool
-
-from ._options import (
-    DTYPES,
-    check_additional_outputs,
-    check_non_conservative,
-    check_number,
+from metatomic.torch._engine_options import (
+    check_arguments,
+    check_bool,
+    check_uncertainty,
     choose_outputs,
+    evaluation_options,
     load_model,
-    uncertainty_message,
+    model_dtype,
+    package_folders,
     warn,
 )
+
 from ._systems import Batch, SystemsBuilder
 
-# the units of torch-sim ("metal" units), in which the outputs are requested
-_LENGTH_UNIT = "angstrom"
-_ENERGY_UNIT = "eV"
-_FORCE_UNIT = "eV/Angstrom"
-_STRESS_UNIT = "eV/Angstrom^3"
+# frames of torch-sim (integrators, runners) and torch (Module.__call__) are
+# skipped to point warnings at the code of the user
+_SKIPPED = package_folders("metatomic_torchsim", "torch_sim", "torch")
 
 
 class MetatomicModel(ModelInterface):
@@ -124,18 +122,19 @@ class MetatomicModel(ModelInterface):
     ):
         super().__init__()
 
-        check_bool(check_consistency, "check_consistency")
+        arguments = check_arguments(
+            "MetatomicModel",
+            _SKIPPED,
+            check_consistency=check_consistency,
+            device=device,
+            variants=variants,
+            non_conservative=non_conservative,
+            uncertainty_threshold=uncertainty_threshold,
+            neighbor_skin=neighbor_skin,
+            additional_outputs=additional_outputs,
+        )
         check_bool(compute_forces, "compute_forces")
         check_bool(compute_stress, "compute_stress")
-        check_non_conservative(non_conservative)
-        if uncertainty_threshold is not None:
-            check_number(uncertainty_threshold, "uncertainty_threshold", False)
-        check_number(neighbor_skin, "neighbor_skin", True)
-        if device is not None and not isinstance(device, (str, torch.device)):
-            raise TypeError(
-                f"`device` must be a string, a torch.device or None, got "
-                f"{type(device).__name__}"
-            )
 
         model = load_model(model, extensions_directory)
         inputs = model.requested_inputs(True)
@@ -147,38 +146,28 @@ class MetatomicModel(ModelInterface):
             )
 
         capabilities = model.capabilities()
-        if capabilities.dtype not in DTYPES:
-            raise ValueError(
-                f"the model uses the dtype {capabilities.dtype!r}, which "
-                "MetatomicModel does not support (it supports 'float32' and "
-                "'float64')"
-            )
-        self._dtype = DTYPES[capabilities.dtype]
-        requested_device = None if device is None else str(device)
+        self._dtype = model_dtype(capabilities, "MetatomicModel")
         self._device = torch.device(
-            pick_device(list(capabilities.supported_devices), requested_device)
+            pick_device(list(capabilities.supported_devices), arguments.device)
         )
         self._model = model.to(self._device)
 
-        outputs = capabilities.outputs
         self._outputs = choose_outputs(
-            outputs, variants, non_conservative, uncertainty_threshold
+            capabilities.outputs, arguments, needs_energy="torch-sim"
         )
-        self._uncertainty_threshold = uncertainty_threshold
-        self._additional_requests = check_additional_outputs(
-            additional_outputs, outputs
-        )
+        self._uncertainty_threshold = arguments.uncertainty_threshold
+        self._additional_requests = arguments.additional_outputs
         #: the additional outputs computed by the last call (output name =>
         #: TensorMap, with one ``system`` per system of the state)
         self.additional_outputs: Dict[str, TensorMap] = {}
 
         self._compute_forces = bool(compute_forces)
         self._compute_stress = bool(compute_stress)
-        self._check_consistency = bool(check_consistency)
+        self._check_consistency = arguments.check_consistency
         self._memory_scales_with = "n_atoms_x_density"
         self._systems = SystemsBuilder(
             model.requested_neighbor_lists(),
-            float(neighbor_skin),
+            arguments.neighbor_skin,
             self._check_consistency,
         )
         self._evaluation_options: Dict[tuple, ModelEvaluationOptions] = {}
@@ -201,20 +190,14 @@ class MetatomicModel(ModelInterface):
         if options is not None:
             return options
 
-        names = self._outputs
-        outputs = dict(self._additional_requests)
-        outputs[names.energy] = ModelOutput(unit=_ENERGY_UNIT, sample_kind="system")
-        if names.uncertainty is not None:
-            outputs[names.uncertainty] = ModelOutput(
-                unit=_ENERGY_UNIT, sample_kind="atom"
-            )
-        if nc_force:
-            outputs[names.nc_force] = ModelOutput(unit=_FORCE_UNIT, sample_kind="atom")
-        if nc_stress:
-            outputs[names.nc_stress] = ModelOutput(
-                unit=_STRESS_UNIT, sample_kind="system"
-            )
-        options = ModelEvaluationOptions(length_unit=_LENGTH_UNIT, outputs=outputs)
+        options = evaluation_options(
+            self._outputs,
+            energy=True,
+            per_atom=False,
+            nc_force=nc_force,
+            nc_stress=nc_stress,
+            additional=self._additional_requests,
+        )
         self._evaluation_options[key] = options
         return options
 
@@ -253,7 +236,8 @@ class MetatomicModel(ModelInterface):
             warn(
                 "the stress can only be computed for systems periodic in the "
                 "three directions, it is NaN for the others (use "
-                "`compute_stress=False` for non-periodic systems)"
+                "`compute_stress=False` for non-periodic systems)",
+                _SKIPPED,
             )
 
         options = self._options(nc_force, nc_stress)
@@ -307,9 +291,9 @@ class MetatomicModel(ModelInterface):
 
         if self._outputs.uncertainty is not None:
             block = outputs[self._outputs.uncertainty].block_by_id(0)
-            message = uncertainty_message(block, self._uncertainty_threshold)
-            if message:
-                warn(message)
+            check_uncertainty(
+                block, self._uncertainty_threshold, by_atom=False, skip=_SKIPPED
+            )
         return results
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from metatomic.torch import NeighborListOptions, System
-from metatomic_ase._neighbors import NeighborListBuilder
+from metatomic.torch._engine_neighbors import NeighborListBuilder
 
 
 class Batch(NamedTuple):

@@ -1,6 +1,5 @@
-"""Checking at import that the installed metatomic-torch, metatomic-ase and
-torch-sim are in the ranges this package was written for (the same as in
-pyproject.toml)"""
+"""Checking at import that the installed metatomic-torch and torch-sim are in
+the ranges this package was written for (the same as in pyproject.toml)"""
 
 import importlib.metadata
 
@@ -10,11 +9,6 @@ REQUIREMENTS = {
     "metatomic-torch": (
         importlib.metadata.version("metatomic-torch"),
         (0, 1, 19),
-        (0, 2, 0),
-    ),
-    "metatomic-ase": (
-        importlib.metadata.version("metatomic-ase"),
-        (0, 1, 4),
         (0, 2, 0),
     ),
     "torch-sim-atomistic": (

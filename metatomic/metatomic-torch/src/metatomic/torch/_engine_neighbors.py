@@ -1,10 +1,11 @@
-"""Neighbor lists for the calculator: vesin finds the pairs, torch computes the
-pair vectors.
+"""Neighbor lists for the Python engines (the ASE calculator of metatomic-ase
+and the torch-sim model of metatomic-torchsim): vesin finds the pairs, torch
+computes the pair vectors.
 
 vesin keeps a Verlet list: with a skin ``s``, it stores the pairs closer than
 ``rc + s`` and, until an atom moved by more than ``s / 2``, only filters them
-again at the next call (in C). The calculator is created again when the number
-of atoms, the cell or the periodicity change.
+again at the next call (in C). The vesin calculator is created again when the
+number of atoms, the cell or the periodicity change.
 
 The vectors of the pairs,
 
@@ -15,31 +16,42 @@ The vectors of the pairs,
 (``H`` is the cell, rows are the cell vectors, ``S`` the cell shift), are
 computed with torch from the positions and the cell of the system, so that they
 are part of the autograd graph of both (there is no need to register them with
-``register_autograd_neighbors``). The pairs are found on the CPU, from the
-``ase.Atoms`` positions, and the vectors are computed on the device of the
-system. While the same pairs are found (most steps of a simulation), their
-Labels and index tensors are reused.
+``register_autograd_neighbors``). The pairs are found on the CPU, from float64
+numpy copies of the positions and cell, and the vectors are computed on the
+device of the system. While the same pairs are found (most steps of a
+simulation), their Labels and index tensors are reused.
+
+vesin is not a dependency of metatomic-torch (the engines depend on it): it is
+imported when a builder is created.
 """
 
 from typing import Optional
 
 import numpy as np
 import torch
-import vesin
 
 from metatensor.torch import Labels, TensorBlock
-from metatomic.torch import NeighborListOptions, System
 
-# the unit of length of ASE, in which positions, cells and cutoffs are given here
+from ._neighbors import NeighborListOptions, neighbor_sample_names
+from ._system import System
+
+# the unit of length of the engines (ASE, torch-sim), in which positions, cells and
+# cutoffs are given here
 ENGINE_LENGTH_UNIT = "angstrom"
 
-_SAMPLE_NAMES = [
-    "first_atom",
-    "second_atom",
-    "cell_shift_a",
-    "cell_shift_b",
-    "cell_shift_c",
-]
+_SAMPLE_NAMES = neighbor_sample_names()
+
+
+def _vesin_neighbor_list():
+    """vesin's ``NeighborList`` class"""
+    try:
+        import vesin
+    except ImportError as error:
+        raise ImportError(
+            "the neighbor lists of metatomic engines need vesin: install it with "
+            "`pip install vesin`"
+        ) from error
+    return vesin.NeighborList
 
 
 def _canonical_pairs(samples: np.ndarray, full_list: bool) -> set:
@@ -63,6 +75,7 @@ class NeighborListBuilder:
     :param skin: Verlet skin in Å; 0 finds the pairs from scratch at every call
     :param check_consistency: compare the pairs with a list computed from
         scratch at every call (slow, to debug the Verlet list)
+    :raises ImportError: when vesin is not installed
     """
 
     def __init__(
@@ -74,7 +87,8 @@ class NeighborListBuilder:
         self._check_consistency = check_consistency
 
         # the vesin calculator, and the system it was created for
-        self._vesin: Optional[vesin.NeighborList] = None
+        self._new_vesin = _vesin_neighbor_list()
+        self._vesin = None
         self._n_atoms = -1
         self._cell: Optional[np.ndarray] = None
         self._pbc: Optional[np.ndarray] = None
@@ -100,7 +114,7 @@ class NeighborListBuilder:
             or not np.array_equal(cell, self._cell)
             or not np.array_equal(pbc, self._pbc)
         ):
-            self._vesin = vesin.NeighborList(
+            self._vesin = self._new_vesin(
                 cutoff=self._cutoff, full_list=self.options.full_list, skin=self._skin
             )
             self._n_atoms = len(positions)
@@ -187,7 +201,7 @@ class NeighborListBuilder:
         pbc: np.ndarray,
     ):
         """Compare ``samples`` with the pairs found from scratch"""
-        reference = vesin.NeighborList(
+        reference = self._new_vesin(
             cutoff=self._cutoff, full_list=self.options.full_list
         )
         pairs, shifts = reference.compute(
