@@ -727,10 +727,6 @@ def test_wrap_loaded_model(tmp_path):
         for name in outputs:
             torch.testing.assert_close(values[name], expected[name])
 
-    message = "holds a model loaded from a file, which TorchScript can not compile"
-    with pytest.raises(RuntimeError, match=message):
-        wrapped_model(loaded).save(str(tmp_path / "d3.pt"))
-
 
 # ==================================================================================== #
 #                                        errors                                        #
@@ -738,7 +734,7 @@ def test_wrap_loaded_model(tmp_path):
 
 
 def test_model_errors():
-    with pytest.raises(TypeError, match="`model` must be an AtomisticModel, got"):
+    with pytest.raises(TypeError, match="`model` must be an AtomisticModel"):
         DFTD3(PairPotential(), damping_params=PBE)
 
     forces_only = atomistic_model(

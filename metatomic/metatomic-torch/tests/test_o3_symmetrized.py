@@ -595,7 +595,7 @@ def test_capabilities_and_errors():
         _run_model(too_small, [system], ["test::spherical"])
 
     with pytest.raises(
-        TypeError, match="`model` must be an AtomisticModel .*got PairPotential"
+        TypeError, match="`model` must be an AtomisticModel .*got _utils.PairPotential"
     ):
         SymmetrizedModel(PairPotential(), max_angular_momentum_target=0)
     with pytest.raises(TypeError, match="missing 1 required keyword-only argument"):

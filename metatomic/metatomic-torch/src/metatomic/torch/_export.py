@@ -17,6 +17,7 @@ reading them without loading the model keep working:
 """
 
 import collections
+import contextlib
 import copy
 import ctypes
 import datetime
@@ -38,6 +39,7 @@ import torch
 from ._jit import no_deprecation_warning
 from ._metadata import ModelMetadata, metadata_from_json, metadata_to_json
 from ._model import AtomisticModel
+from ._rehome import is_foreign, rehome
 from ._version import __version__
 from .utils import version_compatible
 
@@ -157,6 +159,32 @@ _WRAPPER_ATTRIBUTES = [
 ]
 
 
+@contextlib.contextmanager
+def _rehomed_submodules(model: torch.nn.Module):
+    """In this block, the compiled submodules of ``model`` loaded from a file are
+    replaced by copies that TorchScript code compiled here can call (see
+    ``_rehome.py``), so that ``model`` can be compiled"""
+    copies: Dict[int, torch.jit.ScriptModule] = {}
+    replaced = []
+    parents = [model]
+    while len(parents) != 0:
+        parent = parents.pop()
+        for name, child in parent._modules.items():
+            if is_foreign(child):
+                if id(child) not in copies:
+                    copies[id(child)] = rehome(child)
+                replaced.append((parent, name, child))
+            elif child is not None and not isinstance(child, torch.jit.ScriptModule):
+                parents.append(child)
+    for parent, name, child in replaced:
+        parent._modules[name] = copies[id(child)]
+    try:
+        yield
+    finally:
+        for parent, name, child in replaced:
+            parent._modules[name] = child
+
+
 def save_model(model: AtomisticModel, file, collect_extensions: Optional[str]):
     """:py:meth:`AtomisticModel.save`"""
     if not torch.jit._state._enabled:
@@ -172,23 +200,18 @@ def save_model(model: AtomisticModel, file, collect_extensions: Optional[str]):
         )
     model.eval()
     scripted = model._compiled_wrapper
-    if scripted is not None:
+    if scripted is not None and scripted.module is model.module:
         for name in _WRAPPER_ATTRIBUTES:
             setattr(scripted, name, getattr(model, name))
     else:
-        try:
-            with no_deprecation_warning():
-                scripted = torch.jit.script(model)
-        except Exception as error:
-            hint = ""
-            if isinstance(model.module, torch.jit.ScriptModule):
-                hint = (
-                    " (a model loaded from a file can only be saved again through "
-                    "the AtomisticModel returned by `load_atomistic_model`)"
-                )
-            raise RuntimeError(
-                f"could not convert the module to TorchScript{hint}: {error}"
-            ) from error
+        with _rehomed_submodules(model):
+            try:
+                with no_deprecation_warning():
+                    scripted = torch.jit.script(model)
+            except Exception as error:
+                raise RuntimeError(
+                    f"could not convert the module to TorchScript: {error}"
+                ) from error
 
     extensions = _collect_extensions()
     dependencies = _collect_dependencies(extensions)

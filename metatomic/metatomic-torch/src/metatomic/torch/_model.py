@@ -403,11 +403,10 @@ class AtomisticModel(torch.nn.Module):
         self._model_dtype = (
             torch.float32 if capabilities.dtype == "float32" else torch.float64
         )
-        # A model loaded from a file is compiled against the classes of that file
-        # (TorchScript types of another compilation unit), so that a new wrapper
-        # around it can not be compiled again: `save` writes the compiled wrapper
-        # it came with instead, with the attributes of this one. Set without
-        # registering it as a submodule (it holds `module` too).
+        # The compiled wrapper of a model loaded from a file: while `module` is
+        # its module, `save` writes it with the attributes of this one, without
+        # compiling anything again. Set without registering it as a submodule (it
+        # holds `module` too).
         object.__setattr__(self, "_compiled_wrapper", compiled_wrapper)
 
     # ================================================================================ #

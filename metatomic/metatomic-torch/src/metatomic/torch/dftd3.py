@@ -25,12 +25,16 @@ from ._dftd3_reference import (
     elements_with_data,
     functional_names,
 )
-from ._metadata import ModelMetadata
-from ._model import AtomisticModel, is_atomistic_model
+from ._model import AtomisticModel
 from ._neighbors import NeighborListOptions
 from ._outputs import ModelCapabilities, ModelOutput
 from ._system import System
 from ._units import unit_conversion_factor
+from ._wrappers import (
+    as_atomistic_model,
+    capabilities_with,
+    metadata_with_references,
+)
 
 __all__ = ["DFTD3", "default_d3_params", "functional_names"]
 
@@ -184,8 +188,7 @@ class DFTD3(torch.nn.Module):
 
     :param model: the model to correct, an :py:class:`AtomisticModel` with an
         ``energy`` output (built in Python, or loaded with
-        :py:func:`load_atomistic_model`: only the former can be saved once
-        wrapped, see below). Its units must be set.
+        :py:func:`load_atomistic_model`). Its units must be set.
     :param damping_params: the D3(BJ) damping parameters of the functional the
         model was trained on: a dict with ``"s8"``, ``"a1"``, ``"a2"`` (in bohr)
         and optionally ``"s6"`` (1.0 by default), or the name of a functional
@@ -210,10 +213,6 @@ class DFTD3(torch.nn.Module):
     pair. The dispersion stress is only added to systems periodic in all three
     directions. Other outputs (variants like ``energy/<variant>``, ensembles,
     uncertainties, ...) are left unchanged.
-
-    A model loaded from a file is compiled by TorchScript against the classes of
-    that file, so that the wrapper around it can run in this process but can
-    not be compiled again to be saved: wrap the Python model before saving it.
 
     >>> from typing import Dict, List, Optional
     >>> import torch
@@ -259,11 +258,7 @@ class DFTD3(torch.nn.Module):
         excluded_atom_types: Optional[List[int]] = None,
     ):
         super().__init__()
-        if not is_atomistic_model(model):
-            raise TypeError(
-                "`model` must be an AtomisticModel, got "
-                f"{type(model).__module__}.{type(model).__name__}"
-            )
+        model = as_atomistic_model(model)
         capabilities = model.capabilities()
         names = list(model._model_capabilities_outputs_names)
         if "energy" not in names:
@@ -367,6 +362,7 @@ class DFTD3(torch.nn.Module):
         the metadata is that of ``model``, with the D3(BJ) papers added to the
         references of the model.
         """
+        model = as_atomistic_model(model)
         wrapper = cls(
             model,
             damping_params=damping_params,
@@ -375,22 +371,18 @@ class DFTD3(torch.nn.Module):
             cn_cutoff=cn_cutoff,
             excluded_atom_types=excluded_atom_types,
         )
+        # the energy has no explicit gradients: forces come from autograd
+        energy = model.capabilities().outputs["energy"]
+        energy = ModelOutput(
+            unit=energy.unit,
+            sample_kind=energy.sample_kind,
+            description=energy.description,
+        )
         return AtomisticModel(
             wrapper.eval(),
-            _metadata(model.metadata()),
-            _capabilities(model, wrapper._interaction_range),
+            metadata_with_references(model.metadata(), "model", D3_REFERENCES),
+            capabilities_with(model, {"energy": energy}, wrapper._interaction_range),
         )
-
-    def __prepare_scriptable__(self):
-        # called by `torch.jit.script` (e.g. in `AtomisticModel.save`)
-        if isinstance(self._model, torch.jit.ScriptModule):
-            raise RuntimeError(
-                "this DFTD3 wrapper holds a model loaded from a file, which "
-                "TorchScript can not compile again with new code around it: wrap "
-                "the model built in Python (before it is saved) to save the "
-                "corrected model"
-            )
-        return self
 
     @torch.jit.export
     def requested_neighbor_lists(self) -> List[NeighborListOptions]:
@@ -553,43 +545,3 @@ class DFTD3(torch.nn.Module):
             results[name] = _with_values(results[name], values)
 
         return results
-
-
-def _capabilities(model: AtomisticModel, interaction_range: float) -> ModelCapabilities:
-    """The capabilities of ``model`` once wrapped: the same outputs (the energy
-    without explicit gradients) with a new ``interaction_range``"""
-    capabilities = model.capabilities()
-    outputs = {}
-    for name in model._model_capabilities_outputs_names:
-        output = capabilities.outputs[name]
-        if name == "energy":
-            output = ModelOutput(
-                unit=output.unit,
-                sample_kind=output.sample_kind,
-                description=output.description,
-            )
-        outputs[name] = output
-    return ModelCapabilities(
-        outputs=outputs,
-        atomic_types=list(capabilities.atomic_types),
-        interaction_range=interaction_range,
-        length_unit=capabilities.length_unit,
-        supported_devices=list(capabilities.supported_devices),
-        dtype=capabilities.dtype,
-    )
-
-
-def _metadata(metadata: ModelMetadata) -> ModelMetadata:
-    """``metadata`` with the D3(BJ) papers in the references of the model"""
-    references = {kind: list(entries) for kind, entries in metadata.references.items()}
-    model = references.setdefault("model", [])
-    for reference in D3_REFERENCES:
-        if reference not in model:
-            model.append(reference)
-    return ModelMetadata(
-        name=metadata.name,
-        description=metadata.description,
-        authors=list(metadata.authors),
-        references=references,
-        extra=dict(metadata.extra),
-    )

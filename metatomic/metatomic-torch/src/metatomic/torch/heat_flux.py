@@ -14,13 +14,16 @@ import torch
 from metatensor.torch import Labels, TensorBlock, TensorMap
 
 from ._heat_flux_unfold import unfold, unfolded_pairs
-from ._metadata import ModelMetadata
 from ._model import AtomisticModel
 from ._neighbors import NeighborListOptions, neighbor_sample_names, pair_vectors
 from ._outputs import ModelOutput
 from ._system import System
 from ._units import unit_conversion_factor
-from .weighted_sum import as_atomistic_model, capabilities_with
+from ._wrappers import (
+    as_atomistic_model,
+    capabilities_with,
+    metadata_with_references,
+)
 
 REFERENCES = [
     "https://doi.org/10.1063/5.0155760",
@@ -175,21 +178,9 @@ class HeatFlux(torch.nn.Module):
         references of the method to those of ``model``"""
         model = as_atomistic_model(model)
         wrapper = cls(model)
-        metadata = model.metadata()
-        references = {kind: list(refs) for kind, refs in metadata.references.items()}
-        implementation = references.setdefault("implementation", [])
-        for reference in REFERENCES:
-            if reference not in implementation:
-                implementation.append(reference)
         return AtomisticModel(
             wrapper.eval(),
-            ModelMetadata(
-                name=metadata.name,
-                description=metadata.description,
-                authors=list(metadata.authors),
-                references=references,
-                extra=dict(metadata.extra),
-            ),
+            metadata_with_references(model.metadata(), "implementation", REFERENCES),
             capabilities_with(model, {"heat_flux": wrapper._output}),
         )
 

@@ -13,11 +13,12 @@ import torch
 
 from metatensor.torch import Labels, TensorBlock, TensorMap
 
-from ._model import AtomisticModel, is_atomistic_model
+from ._model import AtomisticModel
 from ._outputs import ModelCapabilities, ModelOutput
 from ._quantities import check_name, new_name, split_variant
 from ._system import System
 from ._units import unit_conversion_factor
+from ._wrappers import as_atomistic_model, capabilities_with
 
 
 def _base_quantity(name: str) -> str:
@@ -338,40 +339,3 @@ class WeightedSum(torch.nn.Module):
                 tensors.append(results[-1][name])
             final[self._name] = _weighted_sum(tensors, self._names, self._factors)
         return final
-
-
-def as_atomistic_model(model) -> AtomisticModel:
-    """``model`` as a Python :py:class:`AtomisticModel` (also from a compiled one,
-    as ``torch.jit.load`` gives), for the wrappers of an existing model"""
-    if isinstance(model, AtomisticModel):
-        return model
-    if is_atomistic_model(model):
-        return AtomisticModel(model, model.metadata(), model.capabilities())
-    raise TypeError(
-        "`model` must be an AtomisticModel (wrap your module with "
-        "`AtomisticModel(module, metadata, capabilities)`), got "
-        f"{type(model).__name__}"
-    )
-
-
-def capabilities_with(
-    model: AtomisticModel, outputs: Dict[str, ModelOutput]
-) -> ModelCapabilities:
-    """The capabilities of ``model`` with the (already checked) new ``outputs``
-    added to those its module declares, for a wrapper of ``model``"""
-    capabilities = model.capabilities()
-    result = ModelCapabilities(
-        atomic_types=list(capabilities.atomic_types),
-        interaction_range=capabilities.interaction_range,
-        length_unit=capabilities.length_unit,
-        supported_devices=list(capabilities.supported_devices),
-        dtype=capabilities.dtype,
-    )
-    # the outputs were checked already: set them without warning again
-    declared = {
-        name: capabilities.outputs[name]
-        for name in model._model_capabilities_outputs_names
-    }
-    declared.update(outputs)
-    result._outputs = declared
-    return result

@@ -8,11 +8,11 @@ import torch
 
 from metatensor.torch import Labels, TensorBlock, TensorMap
 
-from .._model import AtomisticModel, is_atomistic_model
+from .._model import AtomisticModel
 from .._outputs import ModelCapabilities, ModelOutput
 from .._system import System
+from .._wrappers import as_atomistic_model
 from ._quadrature import quadrature
-from ._rebind import rebind
 from ._transformations import O3Transformations, _is_cartesian
 
 
@@ -81,10 +81,10 @@ class SymmetrizedModel(torch.nn.Module):
     values, which measures how far the wrapped model is from being invariant or
     equivariant.
 
-    :param model: the model to symmetrize, an :py:class:`AtomisticModel` (in
-        Python, or loaded from a file: its compiled module is then rebound to
-        the TorchScript classes of this process, so that the symmetrized model
-        can be saved)
+    :param model: the model to symmetrize, an :py:class:`AtomisticModel` built
+        in Python or loaded from a file (``torch.jit.load`` or
+        :py:func:`load_atomistic_model`); the symmetrized model can be saved in
+        both cases
     :param max_angular_momentum_target: the largest angular momentum of the
         outputs: 0 for energies, 1 for vectors (forces), 2 for rank-2 tensors
         (stress), λ for spherical tensors with ``o3_lambda = λ``; outputs with
@@ -116,11 +116,7 @@ class SymmetrizedModel(torch.nn.Module):
         store_rotational_std: bool = False,
     ):
         super().__init__()
-        if not is_atomistic_model(model):
-            raise TypeError(
-                "`model` must be an AtomisticModel (or one loaded with "
-                f"`load_atomistic_model`), got {type(model).__name__}"
-            )
+        model = as_atomistic_model(model)
         _check_integer(max_angular_momentum_target, "max_angular_momentum_target", 0)
         _check_integer(l_max, "l_max", 0)
         if batch_size is not None:
@@ -131,11 +127,9 @@ class SymmetrizedModel(torch.nn.Module):
         matrices, weights = quadrature(
             l_max + max_angular_momentum_target, include_inversion
         )
-        module = model.module
-        if isinstance(module, torch.jit.ScriptModule):
-            # loaded from a file: compiled against the classes of the file
-            module = rebind(module)
-        self.model = module
+        # a module loaded from a file is compiled again against the classes of
+        # this process when the symmetrized model is saved (see `_rehome.py`)
+        self.model = model.module
         self.transformations = O3Transformations(
             torch.from_numpy(matrices), max_angular_momentum_target
         )
