@@ -121,6 +121,20 @@ def test_archive_records(exported):
     assert text.startswith('{\n    "authors": [\n        "metatomic tests"\n    ],')
 
 
+def test_save_replaces_files_whole(tmp_path):
+    # the model is written next to the target, then renamed over it: the previous
+    # file is never truncated, and nothing is left behind
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"previous content")
+    inode = os.stat(path).st_ino
+    atomistic_model().save(str(path))
+    assert os.stat(path).st_ino != inode
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+    with zipfile.ZipFile(path) as archive:
+        assert all(name.startswith("model/") for name in archive.namelist())
+    assert mta.load_atomistic_model(str(path)) is not None
+
+
 def test_read_model_metadata(exported):
     assert str(mta.read_model_metadata(exported)) == str(metadata())
 

@@ -29,12 +29,15 @@ import shutil
 import site
 import sys
 import sysconfig
+import tempfile
 import threading
 import warnings
 import zipfile
 from typing import Dict, List, Optional
 
 import torch
+
+from metatensor.io._atomic import atomic_file
 
 from ._jit import no_deprecation_warning
 from ._metadata import ModelMetadata, metadata_from_json, metadata_to_json
@@ -241,8 +244,16 @@ def save_model(model: AtomisticModel, file, collect_extensions: Optional[str]):
         "export-metadata": json.dumps(export_metadata),
         "model-metadata": metadata_to_json(model.metadata()),
     }
-    # `torch.jit.save` would call `scripted.save`, which is AtomisticModel.save
-    scripted.to("cpu")._c.save(str(file), _extra_files=extra_files)
+    # `torch.jit.save` would call `scripted.save`, which is AtomisticModel.save.
+    # torch names the folder inside the archive after the file: the model is
+    # saved under the same name in a temporary folder, then written next to the
+    # target and renamed over it, so that a crash never leaves a partial file
+    target = os.path.realpath(str(file))
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(target)) as directory:
+        temporary = os.path.join(directory, os.path.basename(target))
+        scripted.to("cpu")._c.save(temporary, _extra_files=extra_files)
+        with open(temporary, "rb") as saved, atomic_file(target) as output:
+            shutil.copyfileobj(saved, output)
 
 
 # ==================================================================================== #
