@@ -51,8 +51,32 @@ def _validate_names(names) -> tuple:
     return names
 
 
+def _shape(shape: tuple, n_names: int) -> tuple:
+    """The shape of Labels values given with ``shape`` for ``n_names`` dimensions:
+    values without entries (``[]``, any shape ``(0, ...)``) take the shape
+    ``(0, n_names)``, others must have the shape ``(n, n_names)``"""
+    if len(shape) != 0 and shape[0] == 0:
+        return (0, n_names)
+    if len(shape) != 2:
+        raise MetatensorError(
+            f"Labels values must be a 2-D array, got {len(shape)} dimensions"
+        )
+    if shape[1] != n_names:
+        raise MetatensorError(
+            f"Labels values have {shape[1]} columns but there are {n_names} names"
+        )
+    return shape
+
+
+def _check_range(low: int, high: int):
+    if low < _INT32_MIN or high > _INT32_MAX:
+        bad = low if low < _INT32_MIN else high
+        raise MetatensorError(f"Labels values must fit in 32-bit integers, got {bad}")
+
+
 def _int32_values(values, n_names: int) -> np.ndarray:
-    """Convert ``values`` to a new 2-D read-only C-contiguous int32 numpy array"""
+    """``values`` (an integer array or nested sequence) as a new 2-D C-contiguous
+    int32 numpy array that can never be written to (see ``readonly_view``)"""
     if (
         type(values) is np.ndarray
         and values.dtype is _INT32
@@ -65,41 +89,36 @@ def _int32_values(values, n_names: int) -> np.ndarray:
     if not isinstance(values, np.ndarray):
         values = np.asarray(values)
 
-    if values.dtype == np.int32:
-        array = np.array(values, order="C", copy=True)
-    elif values.dtype.kind in "iub":
-        if values.size != 0 and values.dtype.kind != "b":
-            low, high = values.min(), values.max()
-            if low < _INT32_MIN or high > _INT32_MAX:
-                bad = low if low < _INT32_MIN else high
-                raise MetatensorError(
-                    f"Labels values must fit in 32-bit integers, got {bad}"
-                )
-        array = values.astype(np.int32, order="C")
-    elif values.size == 0:
-        array = np.empty((0, n_names), dtype=np.int32)
-    else:
+    if values.dtype.kind not in "iub" and values.size != 0:
         raise TypeError(
             f"Labels values must be convertible to integers, got dtype {values.dtype}"
         )
-
-    if array.size == 0 and array.ndim != 2:
-        array = array.reshape(0, n_names)
-    if array.ndim != 2:
-        raise MetatensorError(
-            f"Labels values must be a 2-D array, got {array.ndim} dimensions"
-        )
-    if array.shape[1] != n_names:
-        raise MetatensorError(
-            f"Labels values have {array.shape[1]} columns but there are {n_names} names"
-        )
-    array.flags.writeable = False
-    return array
+    if values.dtype.kind in "iu" and values.size != 0 and values.dtype != np.int32:
+        _check_range(values.min(), values.max())
+    shape = _shape(values.shape, n_names)
+    if values.dtype == np.int32:
+        return _index.impl.readonly_copy(values.reshape(shape))
+    if values.size == 0:
+        array = np.empty(values.shape, dtype=np.int32)
+    else:
+        array = values.astype(np.int32, order="C")
+    # a new array: no copy needed
+    return _index.impl.readonly_view(array.reshape(shape))
 
 
-def _torch_int32_values(values):
-    """Convert a torch tensor to int32 (a new tensor); returns it with a read-only
-    numpy view of its CPU data"""
+def _torch_array(values) -> np.ndarray:
+    """A numpy copy of the 2-D contiguous int32 torch tensor ``values`` (on any
+    device), that can never be written to: the private values of torch Labels"""
+    values = values.detach()
+    if values.device.type == "cpu":
+        return _index.impl.readonly_copy(values.numpy())
+    # `cpu()` made a new tensor, which nothing else uses
+    return _index.impl.readonly_view(values.cpu().numpy())
+
+
+def _torch_int32_values(values, n_names: int):
+    """Check and convert the torch tensor ``values``: returns a new 2-D contiguous
+    int32 tensor on the same device, and its private copy (``_torch_array``)"""
     torch = _dispatch.torch_module()
     if values.is_floating_point() or values.is_complex() or values.dtype == torch.bool:
         raise TypeError(
@@ -108,14 +127,35 @@ def _torch_int32_values(values):
     if values.requires_grad:
         raise MetatensorError("Labels values can not require gradients")
     if values.numel() != 0 and values.dtype != torch.int32:
-        low, high = int(values.min()), int(values.max())
-        if low < _INT32_MIN or high > _INT32_MAX:
-            bad = low if low < _INT32_MIN else high
-            raise MetatensorError(
-                f"Labels values must fit in 32-bit integers, got {bad}"
-            )
-    converted = values.to(dtype=torch.int32).contiguous()
-    return converted.clone() if converted is values else converted
+        _check_range(int(values.min()), int(values.max()))
+    shape = _shape(tuple(values.shape), n_names)
+    # always a copy: the tensor handed out by `Labels.values` is never the user's
+    values = values.to(
+        dtype=torch.int32, memory_format=torch.contiguous_format, copy=True
+    ).reshape(shape)
+    return values, _torch_array(values)
+
+
+def _tensor_copy(array: np.ndarray, device):
+    """A torch tensor on ``device`` with the content of the numpy ``array``, sharing
+    no memory with it"""
+    return _dispatch.torch_module().tensor(array, device=device)
+
+
+def _version_counter(values):
+    """The counter of in-place modifications of a torch tensor; None for numpy
+    arrays and for inference tensors, which do not have one"""
+    if type(values) is np.ndarray or values.is_inference():
+        return None
+    return values._version
+
+
+_MODIFIED = (
+    "the values of these Labels were modified in place, which is not supported: "
+    "Labels are immutable, their index and their saved files would not match the "
+    "new values; to change them, modify a copy (`labels.values.clone()`) and create "
+    "new Labels from it"
+)
 
 
 class LabelsEntry:
@@ -138,14 +178,17 @@ class LabelsEntry:
         :param values: 1-D integer array with one value per dimension
         """
         names = _validate_names(names)
-        if _dispatch.is_torch(values):
-            values = _torch_int32_values(values.reshape(1, -1)).reshape(-1)
-        else:
-            values = _int32_values(np.asarray(values).reshape(1, -1), len(names))[0]
-        if values.shape[0] != len(names):
+        if not _dispatch.is_torch(values):
+            values = np.asarray(values)
+        row = values.reshape(1, -1)
+        if row.shape[1] != len(names):
             raise MetatensorError(
-                f"LabelsEntry got {len(names)} names but {values.shape[0]} values"
+                f"LabelsEntry got {len(names)} names but {row.shape[1]} values"
             )
+        if _dispatch.is_torch(values):
+            values = _torch_int32_values(row, len(names))[0][0]
+        else:
+            values = _int32_values(row, len(names))[0]
         self._names = names
         self._values = values
 
@@ -229,7 +272,8 @@ class Labels:
         starting with a digit), or a single string for one dimension
     :param values: 2-D integer array (numpy or torch) of shape
         ``(n_entries, len(names))``; it is copied. Values out of the 32-bit range
-        and non-integer values are refused.
+        and non-integer values are refused. Values without entries (``[]``)
+        take the shape ``(0, len(names))``.
     :param assume_unique: skip the check that entries are unique (only use it when
         the entries are known to be unique)
 
@@ -242,27 +286,21 @@ class Labels:
     [0 1 0]
     """
 
-    __slots__ = ("_names", "_values", "_array", "_index")
+    # _array: the values as a 2-D int32 numpy array that can never be written to
+    # (see `readonly_view`), read by the index and every method; _values: the same
+    # array for numpy Labels, a separate tensor for torch Labels; _version: the
+    # in-place modification counter of that tensor when the Labels were made
+    __slots__ = ("_names", "_values", "_array", "_index", "_version")
 
     def __init__(self, names, values, assume_unique: bool = False):
         names = _validate_names(names)
-        index = None
         if type(values) is not np.ndarray and _dispatch.is_torch(values):
-            values = _torch_int32_values(values)
-            if values.dim() != 2 or values.shape[1] != len(names):
-                if values.numel() == 0:
-                    values = values.reshape(0, len(names))
-                else:
-                    raise MetatensorError(
-                        f"Labels values must have shape (n, {len(names)}), "
-                        f"got {tuple(values.shape)}"
-                    )
-            array = values.cpu().numpy()
-            array.flags.writeable = False
+            values, array = _torch_int32_values(values, len(names))
         else:
             array = _int32_values(values, len(names))
             values = array
 
+        index = None
         if not assume_unique and len(names) != 0 and not _index.impl.is_sorted(array):
             index = _index.impl.LabelsIndex(array, True)
 
@@ -270,29 +308,37 @@ class Labels:
         self._values = values
         self._array = array
         self._index = index
+        self._version = _version_counter(values)
 
     @classmethod
     def _unchecked(cls, names: tuple, array: np.ndarray, like=None) -> "Labels":
-        """Labels from trusted, unique values (a 2-D int32 C-contiguous numpy array,
-        made read-only here); converted to the backend and device of the Labels
-        ``like`` when given"""
+        """Labels from trusted, unique values: a 2-D int32 numpy array, which they
+        take (nothing may write to it afterwards); converted to the backend and
+        device of the Labels ``like`` when given"""
+        array = _index.impl.readonly_view(np.ascontiguousarray(array))
         values = array
         if like is not None and like._values is not like._array:
-            if not array.flags.writeable:
-                array = array.copy()
-            torch = _dispatch.torch_module()
-            values = torch.from_numpy(array).to(like._values.device)
-        array.flags.writeable = False
+            values = _tensor_copy(array, like._values.device)
         return cls._from_parts(names, values, array, None)
 
     @classmethod
     def _from_parts(cls, names: tuple, values, array: np.ndarray, index) -> "Labels":
+        """Labels over ``array`` (see ``_int32_values`` and ``_torch_array``), handing
+        out ``values``: ``array`` itself, or a torch tensor with the same content
+        and its own memory"""
         labels = object.__new__(cls)
         labels._names = names
         labels._values = values
         labels._array = array
         labels._index = index
+        labels._version = _version_counter(values)
         return labels
+
+    def _check_values(self):
+        """Raise if the torch values of these Labels were modified in place"""
+        version = self._version
+        if version is not None and self._values._version != version:
+            raise MetatensorError(_MODIFIED)
 
     # ============================================================================ #
     # constructors
@@ -336,8 +382,17 @@ class Labels:
 
     @property
     def values(self):
-        """2-D int32 array (numpy, read-only; or torch) of shape
-        ``(len(self), len(self.names))``"""
+        """2-D int32 array (numpy or torch) of shape ``(len(self), len(self.names))``.
+
+        Labels are immutable. A numpy array is read-only, and numpy refuses to
+        make it writeable. A torch tensor can not be made read-only: it is a copy
+        of the values the Labels index, and modifying it in place (also through
+        an entry or a column) makes every later use of these Labels raise an
+        error, instead of giving results that do not match the tensor. Edits that
+        torch does not count (through ``.data``, ``.numpy()`` or inside
+        ``torch.inference_mode()``) are not detected; don't."""
+        if self._version is not None:
+            self._check_values()
         return self._values
 
     @property
@@ -349,6 +404,8 @@ class Labels:
         return self._array.shape[0]
 
     def _get_index(self):
+        if self._version is not None:
+            self._check_values()
         index = self._index
         if index is None:
             index = _index.impl.LabelsIndex(self._array, False)
@@ -360,6 +417,8 @@ class Labels:
 
     def entry(self, index: int) -> LabelsEntry:
         """The entry at ``index`` (negative indices count from the end)"""
+        if self._version is not None:
+            self._check_values()
         return LabelsEntry._unchecked(self._names, self._values[index])
 
     def __getitem__(self, index):
@@ -367,6 +426,8 @@ class Labels:
         if isinstance(index, str):
             return self.column(index)
         elif isinstance(index, numbers.Integral) and not isinstance(index, bool):
+            if self._version is not None:
+                self._check_values()
             return LabelsEntry._unchecked(self._names, self._values[index])
         raise TypeError(
             f"Labels can only be indexed by int (entries) or str (columns), "
@@ -377,7 +438,7 @@ class Labels:
     def __iter__(self):
         names = self._names
         unchecked = LabelsEntry._unchecked
-        for row in self._values:
+        for row in self.values:
             yield unchecked(names, row)
 
     def column(self, dimension: str):
@@ -389,6 +450,8 @@ class Labels:
                 f"'{dimension}' not found in the dimensions of these Labels, "
                 f"expected one of {list(self._names)}"
             ) from None
+        if self._version is not None:
+            self._check_values()
         return self._values[:, i]
 
     def _entry_values(self, entry):
@@ -417,6 +480,10 @@ class Labels:
             raise TypeError(
                 f"can only compare Labels with other Labels, got {type(other).__name__}"
             )
+        self._check_values()
+        other._check_values()
+        if self is other:
+            return True
         return self._names == other._names and np.array_equal(self._array, other._array)
 
     def __ne__(self, other):
@@ -433,6 +500,8 @@ class Labels:
                 f"`other` in Labels.{operation} must be Labels, "
                 f"got {type(other).__name__}"
             )
+        self._check_values()
+        other._check_values()
         if self._names != other._names:
             raise MetatensorError(
                 f"can not take the {operation} of these Labels: they have different "
@@ -537,6 +606,7 @@ class Labels:
                 array = _dispatch.to_numpy(selection._values)
             array = np.ascontiguousarray(array, dtype=np.int32).reshape(1, -1)
         elif isinstance(selection, Labels):
+            selection._check_values()
             names = selection._names
             array = selection._array
         else:
@@ -544,6 +614,7 @@ class Labels:
                 "`selection` must be Labels or a LabelsEntry, "
                 f"got {type(selection).__name__}"
             )
+        self._check_values()
 
         if names == self._names:
             positions = self._get_index().positions(array)
@@ -591,6 +662,7 @@ class Labels:
         taking the 1-D array ``values``"""
         if not isinstance(index, numbers.Integral):
             raise TypeError(f"`index` must be an integer, got {index!r}")
+        self._check_values()
         if index < 0 or index > len(self._names):
             raise IndexError(
                 f"can not insert a dimension at index {index}, these Labels have "
@@ -616,6 +688,7 @@ class Labels:
                 f"`dimensions_indexes` must be a permutation of "
                 f"0..{len(self._names) - 1}, got {order}"
             )
+        self._check_values()
         names = tuple(self._names[i] for i in order)
         array = np.ascontiguousarray(self._array[:, order])
         return Labels._unchecked(names, array, like=self)
@@ -628,6 +701,7 @@ class Labels:
                 f"'{name}' not found in the dimensions of these Labels, "
                 f"expected one of {list(self._names)}"
             )
+        self._check_values()
         i = self._names.index(name)
         names = self._names[:i] + self._names[i + 1 :]
         array = np.ascontiguousarray(np.delete(self._array, i, axis=1))
@@ -645,6 +719,7 @@ class Labels:
         names = list(self._names)
         names[names.index(old)] = new
         names = _validate_names(names)
+        self._check_values()
         return Labels._from_parts(names, self._values, self._array, self._index)
 
     # ============================================================================ #
@@ -662,6 +737,7 @@ class Labels:
             device = arg
         if arrays is None and device is None:
             return self
+        self._check_values()
         if arrays is None:
             arrays = "numpy" if self._values is self._array else "torch"
         if arrays not in ("numpy", "torch"):
@@ -670,9 +746,7 @@ class Labels:
             # validates the device
             values = _dispatch.to(self._array, arrays="numpy", device=device)
         elif self._values is self._array:
-            values = _dispatch.to(
-                self._array.copy(), arrays="torch", device=device or "cpu"
-            )
+            values = _tensor_copy(self._array, device or "cpu")
         else:
             values = _dispatch.to(
                 self._values, arrays="torch", device=device, non_blocking=non_blocking

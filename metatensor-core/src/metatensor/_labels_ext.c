@@ -7,14 +7,15 @@
  *   LabelsIndex(values, check_unique=True)   hash index over the rows
  *       .values, len(), .position(entry), .positions(queries, columns=None)
  *   is_sorted(values), unique_rows(arrays), argsort_rows(values),
- *   readonly_copy(values)
+ *   readonly_copy(values), readonly_view(values)
  *
  * Every entry point has a pure-Python twin with the same behaviour and the same
  * messages in _labels_py.py, and the tests run on both. Inputs are validated at
  * the boundary (type, dtype, ndim, contiguity, sizes); every failure is a Python
- * exception, never a crash. Arrays are read in place, never copied. Where
- * integers are expected, bools (Python or numpy) are rejected with TypeError;
- * an entry with a value outside the int32 range is simply absent.
+ * exception, never a crash. Arrays are read in place, never copied (except by
+ * readonly_copy). Where integers are expected, bools (Python or numpy) are
+ * rejected with TypeError; an entry with a value outside the int32 range is
+ * simply absent.
  *
  * The index is an open-addressing table with linear probing: a power-of-two
  * capacity of at least twice the number of rows (load factor <= 0.5), slots
@@ -1086,9 +1087,51 @@ error:
     return NULL;
 }
 
-/* New reference: a read-only C-contiguous copy of the 2-D int32 array
- * `values_obj` (Labels own their values, which must not change under their
- * index); NULL with TypeError or ValueError set */
+/* New reference: a view of `array` (2-D int32, C-contiguous and aligned) that
+ * numpy refuses to make writeable again, nor any view of it: its base is a
+ * read-only memoryview. `array` is made read-only; NULL with an exception set */
+static PyObject *seal(PyArrayObject *array) {
+    PyArray_CLEARFLAGS(array, NPY_ARRAY_WRITEABLE);
+    PyObject *memory = PyMemoryView_FromObject((PyObject *)array);
+    if (memory == NULL) {
+        return NULL;
+    }
+    PyArray_Descr *descr = PyArray_DescrFromType(NPY_INT32);
+    if (descr == NULL) {
+        Py_DECREF(memory);
+        return NULL;
+    }
+    /* steals `descr`; without NPY_ARRAY_WRITEABLE in the flags, read-only */
+    PyObject *view = PyArray_NewFromDescr(&PyArray_Type, descr, 2, PyArray_DIMS(array),
+                                          NULL, PyArray_DATA(array),
+                                          NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED, NULL);
+    if (view == NULL) {
+        Py_DECREF(memory);
+        return NULL;
+    }
+    /* steals the reference to `memory`, also on failure */
+    if (PyArray_SetBaseObject((PyArrayObject *)view, memory) < 0) {
+        Py_DECREF(view);
+        return NULL;
+    }
+    return view;
+}
+
+/* New reference: `values_obj` (2-D int32, C-contiguous and aligned), read-only
+ * for good without a copy (see seal): nothing may write to it afterwards; NULL
+ * with TypeError or ValueError set */
+static PyObject *readonly_view(PyObject *module, PyObject *values_obj) {
+    (void)module;
+    PyArrayObject *values = as_int32_2d(values_obj, "values", 1);
+    if (values == NULL) {
+        return NULL;
+    }
+    return seal(values);
+}
+
+/* New reference: a C-contiguous copy of the 2-D int32 array `values_obj`,
+ * read-only for good (see seal); NULL with TypeError, ValueError or MemoryError
+ * set */
 static PyObject *readonly_copy(PyObject *module, PyObject *values_obj) {
     (void)module;
     PyArrayObject *values = as_int32_2d(values_obj, "values", 0);
@@ -1099,8 +1142,9 @@ static PyObject *readonly_copy(PyObject *module, PyObject *values_obj) {
     if (copy == NULL) {
         return NULL;
     }
-    PyArray_CLEARFLAGS(copy, NPY_ARRAY_WRITEABLE);
-    return (PyObject *)copy;
+    PyObject *sealed = seal(copy);
+    Py_DECREF(copy);
+    return sealed;
 }
 
 /* ======================================================================== */
@@ -1118,9 +1162,15 @@ static PyMethodDef module_methods[] = {
     {"argsort_rows", argsort_rows, METH_O,
      "argsort_rows(values, /)\n--\n\n"
      "The stable int64 permutation sorting the rows of `values` (signed, lexicographic)"},
+    {"readonly_view", readonly_view, METH_O,
+     "readonly_view(values, /)\n--\n\n"
+     "The C-contiguous 2-D int32 array `values`, read-only for good without a copy: "
+     "a view that numpy refuses to make writeable; nothing may write to `values` "
+     "afterwards"},
     {"readonly_copy", readonly_copy, METH_O,
      "readonly_copy(values, /)\n--\n\n"
-     "A read-only C-contiguous copy of the 2-D int32 array `values`"},
+     "A C-contiguous copy of the 2-D int32 array `values`, read-only for good: a "
+     "view that numpy refuses to make writeable"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1182,6 +1232,16 @@ static void module_free(void *module) {
 
 static PyModuleDef_Slot module_slots[] = {
     {Py_mod_exec, module_exec},
+#ifdef Py_mod_gil
+    /* safe without the GIL: there is no global state (the module state is
+     * written once, by module_exec); a LabelsIndex is never modified once built;
+     * lists given as input are read through a tuple snapshot; the arrays read
+     * are kept alive (and so can not be resized) by a reference for the whole
+     * call. A caller writing to an array while it is read gets wrong answers,
+     * never invalid memory accesses; Labels index arrays that can not be
+     * written at all (see seal) */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
     {0, NULL},
 };
 

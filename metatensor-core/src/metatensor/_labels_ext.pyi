@@ -15,7 +15,8 @@ class LabelsIndex:
     ) -> None: ...
     @property
     def values(self) -> npt.NDArray[np.int32]:
-        """the indexed 2-D int32 array (the index keeps a reference to it)"""
+        """the indexed 2-D int32 array (the index keeps a reference to it; it must
+        not be modified while the index is used)"""
     def __len__(self) -> int: ...
     def position(self, entry: _Entry, /) -> int | None:
         """Row number of ``entry``, or None when absent (also when a value is
@@ -41,5 +42,11 @@ def unique_rows(
 def argsort_rows(values: npt.NDArray[np.int32], /) -> npt.NDArray[np.int64]:
     """The stable permutation sorting the rows of ``values``"""
 
+def readonly_view(values: npt.NDArray[np.int32], /) -> npt.NDArray[np.int32]:
+    """The C-contiguous 2-D int32 array ``values``, read-only for good without a
+    copy: a view that numpy refuses to make writeable (its base is a read-only
+    memoryview); nothing may write to ``values`` afterwards"""
+
 def readonly_copy(values: npt.NDArray[np.int32], /) -> npt.NDArray[np.int32]:
-    """A read-only C-contiguous copy of the 2-D int32 array ``values``"""
+    """A C-contiguous copy of the 2-D int32 array ``values``, read-only for good
+    (see ``readonly_view``)"""

@@ -8,7 +8,7 @@ against it (``tests/test_labels_ext.py`` runs every test on both).
 Conventions shared with the extension:
 
 * ``values`` arrays are 2-D, int32 in native byte order, C-contiguous and
-  aligned; they are read in place, never copied;
+  aligned; they are read in place, never copied (except by ``readonly_copy``);
 * ``bool`` values (Python or numpy) are rejected where integers are expected;
 * an entry with a value outside the int32 range can not be present, so looking
   it up gives ``None``.
@@ -116,7 +116,8 @@ class LabelsIndex:
     """Hash index over the rows of a 2-D int32 array
 
     :param values: 2-D int32 array, C-contiguous and aligned; the index keeps a
-        reference to it and does not see later changes to its content
+        reference to it, and it must not be modified while the index is used
+        (Labels index arrays that can not be: see ``readonly_view``)
     :param check_unique: raise :py:class:`MetatensorError` if a row is repeated;
         without the check, lookups give the first occurrence
     :raises TypeError: if ``values`` is not a numpy array of int32
@@ -209,12 +210,20 @@ def is_sorted(values: np.ndarray, /) -> bool:
     return bool((after[rows, first] > before[rows, first]).all())
 
 
+def readonly_view(values: np.ndarray, /) -> np.ndarray:
+    """The C-contiguous 2-D int32 array ``values``, read-only for good without a
+    copy: a view whose base is a read-only memoryview, which numpy refuses to make
+    writeable (and any view of it); nothing may write to ``values`` afterwards"""
+    values = _as_int32_2d(values, "values", contiguous=True)
+    values.flags.writeable = False
+    return np.frombuffer(memoryview(values), dtype=np.int32).reshape(values.shape)
+
+
 def readonly_copy(values: np.ndarray, /) -> np.ndarray:
-    """A read-only C-contiguous copy of the 2-D int32 array ``values``"""
+    """A C-contiguous copy of the 2-D int32 array ``values``, read-only for good
+    (see ``readonly_view``)"""
     values = _as_int32_2d(values, "values", contiguous=False)
-    copy = np.array(values, order="C", copy=True)
-    copy.setflags(write=False)
-    return copy
+    return readonly_view(np.array(values, order="C", copy=True))
 
 
 def unique_rows(arrays: Sequence[np.ndarray], /) -> Tuple[np.ndarray, List[np.ndarray]]:

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 
 from . import _eager, _mts
+from ._dtypes import dtype_name
 from ._jit import no_deprecation_warning
 from ._labels import Labels, names_text, paths_error
 
@@ -127,43 +128,6 @@ def _check_gradient_samples(parameter: str, samples: Labels, n_samples: int):
                 + str(n_samples)
                 + " samples"
             )
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    """Name of a torch dtype, e.g. ``"torch.float64"`` (TorchScript shows dtypes
-    as integers)"""
-    dtypes = [
-        torch.float64,
-        torch.float32,
-        torch.float16,
-        torch.bfloat16,
-        torch.complex128,
-        torch.complex64,
-        torch.int64,
-        torch.int32,
-        torch.int16,
-        torch.int8,
-        torch.uint8,
-        torch.bool,
-    ]
-    names = [
-        "float64",
-        "float32",
-        "float16",
-        "bfloat16",
-        "complex128",
-        "complex64",
-        "int64",
-        "int32",
-        "int16",
-        "int8",
-        "uint8",
-        "bool",
-    ]
-    for i in range(len(dtypes)):
-        if dtype == dtypes[i]:
-            return "torch." + names[i]
-    return "an unknown dtype"
 
 
 def _describe(
@@ -540,10 +504,17 @@ class TensorBlock:
                 members.append(_mts.npy_labels(component.names, component.values))
 
     def _read_gradients(
-        self, arrays: Dict[str, torch.Tensor], labels: Dict[str, Labels], prefix: str
+        self,
+        arrays: Dict[str, torch.Tensor],
+        labels: Dict[str, Labels],
+        parameters: Dict[str, List[str]],
+        prefix: str,
     ):
-        """Add the gradients stored under ``prefix`` in a decoded archive"""
-        for parameter in _archive_gradients(arrays, prefix):
+        """Add the gradients of the block stored under ``prefix`` in a decoded
+        archive (see :py:func:`decode_archive`)"""
+        if prefix not in parameters:
+            return
+        for parameter in parameters[prefix]:
             values, samples, components = _read_parts(
                 arrays, labels, prefix + "gradients/" + parameter + "/"
             )
@@ -571,11 +542,10 @@ class TensorBlock:
         """Load a block from a buffer made by :py:meth:`TensorBlock.save_buffer`"""
         if not torch.jit.is_scripting():
             return _eager.load_block_buffer(buffer)
-        arrays, labels, _ = decode_archive(buffer)
+        arrays, labels, _, parameters = decode_archive(buffer, "values.npy")
         values, samples, components = _read_parts(arrays, labels, "")
-        properties = _labels_member(labels, "properties.npy")
-        block = TensorBlock(values, samples, components, properties)
-        block._read_gradients(arrays, labels, "")
+        block = TensorBlock(values, samples, components, labels["properties.npy"])
+        block._read_gradients(arrays, labels, parameters, "")
         return block
 
     def __getstate__(self) -> torch.Tensor:
@@ -585,9 +555,9 @@ class TensorBlock:
         if not torch.jit.is_scripting():
             _eager.set_state(self, _eager.load_block_buffer(state))
             return
-        arrays, labels, _ = decode_archive(state)
+        arrays, labels, _, archive_parameters = decode_archive(state, "values.npy")
         values, samples, components = _read_parts(arrays, labels, "")
-        properties = _labels_member(labels, "properties.npy")
+        properties = labels["properties.npy"]
         _check_block(values, samples, components, properties)
         self._values = values
         self._samples = samples
@@ -602,7 +572,7 @@ class TensorBlock:
         self._gradient_samples = gradient_samples
         self._gradient_components = gradient_components
         self._is_gradient = False
-        self._read_gradients(arrays, labels, "")
+        self._read_gradients(arrays, labels, archive_parameters, "")
 
     def __repr__(self) -> str:
         title = "TensorBlock"
@@ -625,64 +595,142 @@ class TensorBlock:
 
 
 def _missing(name: str) -> str:
-    return "serialization format error: missing '" + name + "' in the archive"
+    """Message of the error for a member missing from an archive (as core's)"""
+    return _mts._format_error("specified file not found in archive: at '" + name + "'")
+
+
+def _gradient_parameters(names: List[str]) -> Dict[str, List[str]]:
+    """The sorted gradient parameters of each block in an archive, by the prefix of
+    the block (``""``, ``"blocks/3/"``, ``"blocks/3/gradients/positions/"``), found
+    from the ``<prefix>gradients/<parameter>/{values,samples}.npy`` member names,
+    as metatensor-core does (a gradient with only one of them is reported as a
+    missing member)"""
+    parameters: Dict[str, List[str]] = {}
+    for name in names:
+        head = ""
+        if name.endswith("/values.npy"):
+            head = "/" + name[: len(name) - len("/values.npy")]
+        elif name.endswith("/samples.npy"):
+            head = "/" + name[: len(name) - len("/samples.npy")]
+        else:
+            continue
+        start = head.rfind("/gradients/")
+        if start < 0:
+            continue
+        parent = head[1 : start + 1]
+        parameter = head[start + len("/gradients/") :]
+        if parent not in parameters:
+            empty: List[str] = []
+            parameters[parent] = empty
+        if parameter not in parameters[parent]:
+            parameters[parent].append(parameter)
+    for parent in parameters.keys():
+        parameters[parent].sort()
+    return parameters
+
+
+def _block_members(
+    prefix: str,
+    values: torch.Tensor,
+    parameters: Dict[str, List[str]],
+    gradients: Dict[str, str],
+) -> List[str]:
+    """The members a block needs, once its values (under ``prefix``) are read:
+    samples, components, properties and gradient values for a block, samples and
+    components for a gradient (a prefix in ``gradients``, which gets the
+    prefixes of the new gradients, with their parameter)"""
+    if values.dim() < 2:
+        raise ValueError(
+            _mts._format_error(
+                "the values in '"
+                + prefix
+                + "values.npy' must have at least two dimensions, got a shape of "
+                + _mts._shape_text(values.shape)
+            )
+        )
+    names: List[str] = [prefix + "samples.npy"]
+    for i in range(values.dim() - 2):
+        names.append(prefix + "components/" + str(i) + ".npy")
+    if prefix in gradients:
+        if prefix in parameters:
+            raise ValueError(_mts.nested_gradients_error(gradients[prefix]))
+        return names
+    names.append(prefix + "properties.npy")
+    if prefix in parameters:
+        for parameter in parameters[prefix]:
+            gradient_prefix = prefix + "gradients/" + parameter + "/"
+            gradients[gradient_prefix] = parameter
+            names.append(gradient_prefix + "values.npy")
+    return names
 
 
 def decode_archive(
-    buffer: torch.Tensor,
-) -> Tuple[Dict[str, torch.Tensor], Dict[str, Labels], Dict[str, str]]:
-    """Every member of an ``.mts`` archive, decoded: the data arrays, the Labels
-    and the ``info.json`` metadata.
+    buffer: torch.Tensor, root: str
+) -> Tuple[
+    Dict[str, torch.Tensor], Dict[str, Labels], Dict[str, str], Dict[str, List[str]]
+]:
+    """The members of an ``.mts`` archive making up the TensorMap (``root`` is
+    ``"keys.npy"``) or the TensorBlock (``root`` is ``"values.npy"``) it holds,
+    decoded: the data arrays and the Labels (by member name), the ``info.json``
+    metadata and the gradient parameters of each block (by block prefix).
+
+    As in metatensor-core, only the members the data requires are read (the keys
+    give the blocks, the values give the components, the member names give the
+    gradients): the others are ignored, even when they are invalid. Gradients of
+    gradients are refused, metatensor.torch blocks can not hold them.
 
     TorchScript inlines a function at each place it is called, and optimizes the
     resulting graph on the first calls: each decoder is called at a single place
     here, which keeps that graph (and the time to optimize it) small.
     """
+    members, problems = _mts.check_zip(buffer)
+    names = list(members.keys()) + list(problems.keys())
+    parameters = _gradient_parameters(names)
+
     arrays: Dict[str, torch.Tensor] = {}
     labels: Dict[str, Labels] = {}
     info: Dict[str, str] = {}
-    for name, member in _mts.read_zip(buffer).items():
+    # prefix => parameter of the gradient blocks
+    gradients: Dict[str, str] = {}
+    # the members to read, growing as they are read
+    wanted: List[str] = [root]
+    if root == "keys.npy" and ("info.json" in members or "info.json" in problems):
+        wanted.append("info.json")
+    index = 0
+    while index < len(wanted):
+        name = wanted[index]
+        index += 1
+        if name in problems:
+            raise ValueError(problems[name])
+        if name not in members:
+            raise ValueError(_missing(name))
+        member = members[name]
         if name == "info.json":
             info = _mts.load_info_json(member)
         elif name == "values.npy" or name.endswith("/values.npy"):
-            arrays[name] = _mts.load_npy_array(member)
-        elif name.endswith(".npy"):
-            names, values = _mts.load_npy_labels(member)
-            labels[name] = Labels(names, values, False)
-    return arrays, labels, info
-
-
-def _labels_member(labels: Dict[str, Labels], name: str) -> Labels:
-    if name not in labels:
-        raise ValueError(_missing(name))
-    return labels[name]
+            values = _mts.load_npy_array(member, name)
+            arrays[name] = values
+            prefix = name[: len(name) - len("values.npy")]
+            wanted += _block_members(prefix, values, parameters, gradients)
+        else:
+            dimensions, values = _mts.load_npy_labels(member, name)
+            labels[name] = Labels(dimensions, values, False)
+            if name == "keys.npy":
+                for i in range(values.shape[0]):
+                    wanted.append("blocks/" + str(i) + "/values.npy")
+    return arrays, labels, info, parameters
 
 
 def _read_parts(
     arrays: Dict[str, torch.Tensor], labels: Dict[str, Labels], prefix: str
 ) -> Tuple[torch.Tensor, Labels, List[Labels]]:
-    """Values, samples and components of the block stored under ``prefix``"""
-    name = prefix + "values.npy"
-    if name not in arrays:
-        raise ValueError(_missing(name))
+    """Values, samples and components of the block stored under ``prefix`` in a
+    decoded archive (all there: :py:func:`decode_archive` checked it)"""
+    values = arrays[prefix + "values.npy"]
     components: List[Labels] = []
-    while prefix + "components/" + str(len(components)) + ".npy" in labels:
-        components.append(
-            labels[prefix + "components/" + str(len(components)) + ".npy"]
-        )
-    return arrays[name], _labels_member(labels, prefix + "samples.npy"), components
-
-
-def _archive_gradients(arrays: Dict[str, torch.Tensor], prefix: str) -> List[str]:
-    """Gradient parameters of the block at ``prefix``, in archive order"""
-    start = prefix + "gradients/"
-    parameters: List[str] = []
-    for name in arrays.keys():
-        if name.startswith(start) and name.endswith("/values.npy"):
-            parameter = name[len(start) : len(name) - len("/values.npy")]
-            if "/" not in parameter:
-                parameters.append(parameter)
-    return parameters
+    for i in range(values.dim() - 2):
+        components.append(labels[prefix + "components/" + str(i) + ".npy"])
+    return values, labels[prefix + "samples.npy"], components
 
 
 # compiled here: TorchScript resolves the names used by a class in this frame
@@ -691,13 +739,16 @@ with no_deprecation_warning():
 
 
 def block_from_archive(
-    arrays: Dict[str, torch.Tensor], labels: Dict[str, Labels], prefix: str
+    arrays: Dict[str, torch.Tensor],
+    labels: Dict[str, Labels],
+    parameters: Dict[str, List[str]],
+    prefix: str,
 ) -> TensorBlock:
     """The block stored under ``prefix`` in a decoded archive (used by TensorMap;
     TensorBlock's own methods can not call a function returning a TensorBlock
     while it is being compiled)"""
     values, samples, components = _read_parts(arrays, labels, prefix)
-    properties = _labels_member(labels, prefix + "properties.npy")
+    properties = labels[prefix + "properties.npy"]
     block = TensorBlock(values, samples, components, properties)
-    block._read_gradients(arrays, labels, prefix)
+    block._read_gradients(arrays, labels, parameters, prefix)
     return block

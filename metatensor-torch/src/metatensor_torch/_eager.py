@@ -3,9 +3,10 @@
 The classes call these functions only under ``if not torch.jit.is_scripting():``,
 which the TorchScript compiler skips. They hand the work to metatensor-core:
 
-* every ``Labels`` keeps a core ``metatensor.Labels`` over the same int32 tensor
-  (built on first use, attribute ``_core``), whose C index answers ``position``,
-  the set operations and ``select``;
+* every ``Labels`` keeps a core ``metatensor.Labels`` handing out the same int32
+  tensor (built on first use, attribute ``_core``), whose C index (over a private
+  copy of the values) answers ``position``, the set operations and ``select``,
+  and which notices in-place modifications of the tensor;
 * ``keys_to_samples``, ``keys_to_properties`` and ``components_to_properties`` run
   core's implementation on core objects sharing the same tensors;
 * files and buffers go through ``metatensor.io`` (the same ``.mts`` format).
@@ -21,6 +22,10 @@ import torch
 
 import metatensor
 from metatensor import _block as _core_block
+from metatensor import _labels as _core_labels
+from metatensor.io._atomic import atomic_file
+
+from . import _mts
 
 # the classes of this package, set by `bind` once they are defined (they import
 # this module)
@@ -52,19 +57,28 @@ def init_labels(labels, names, values, assume_unique):
 
 
 def core(labels) -> metatensor.Labels:
-    """The core Labels sharing the values of ``labels`` (created on first use)"""
+    """The core Labels handing out the values of ``labels`` (created on first use,
+    from the values at that time)"""
     try:
         return labels.__dict__["_core"]
     except KeyError:
         pass
     values = labels._values
-    array = np.ascontiguousarray(values.detach().cpu().numpy())
-    array.flags.writeable = False
     core_labels = metatensor.Labels._from_parts(
-        tuple(labels._names), values, array, None
+        tuple(labels._names), values, _core_labels._torch_array(values), None
     )
     labels._core = core_labels
     return core_labels
+
+
+def check_values(labels):
+    """Raise if the values of ``labels`` were modified in place"""
+    try:
+        core_labels = labels.__dict__["_core"]
+    except KeyError:
+        core_labels = core(labels)
+    if core_labels._version is not None:
+        core_labels._check_values()
 
 
 def wrap_labels(core_labels: metatensor.Labels):
@@ -88,13 +102,9 @@ def _check_labels(value, what: str):
 
 
 def labels_equal(labels, other) -> bool:
-    """``Labels.__eq__``, with a shortcut for the same object"""
+    """``Labels.__eq__``, computed by core"""
     _check_labels(other, "the other Labels")
-    if labels is other:
-        return True
-    if labels._names != other._names:
-        return False
-    return np.array_equal(core(labels)._array, core(other)._array)
+    return core(labels) == core(other)
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -105,19 +115,17 @@ def _numpy(tensor: torch.Tensor) -> np.ndarray:
         return tensor.detach().cpu().numpy()
 
 
-def entry_values(labels, entry):
-    """What core's ``Labels.position`` takes for an entry of this package"""
-
-    if type(entry) is LabelsEntry:
-        if entry._names != labels._names:
-            raise ValueError(
-                f"the entry has dimensions {entry._names} but these Labels have "
-                f"{labels._names}"
+def position(labels, entry):
+    """``Labels.position`` computed by core, after the checks of the class"""
+    if not isinstance(entry, (list, tuple, np.ndarray)):
+        values = labels._entry_tensor(entry)
+        if values is None:
+            raise TypeError(
+                "parameter to Labels::positions must be a LabelsEntry, tensor, or "
+                f"list/tuple of integers, got '{type(entry).__name__}' instead"
             )
-        return _numpy(entry._values)
-    if isinstance(entry, torch.Tensor):
-        return _numpy(entry)
-    return entry
+        entry = _numpy(values)
+    return core(labels).position(entry)
 
 
 def set_operation(labels, other, method: str):
@@ -198,10 +206,7 @@ def _from_core_data(data: _core_block._BlockData):
     block._gradient_components = []
     for parameter, gradient in data.gradients.items():
         if gradient.gradients:
-            raise ValueError(
-                "gradients of gradients are not supported by metatensor.torch, "
-                f"found some in the '{parameter}' gradient"
-            )
+            raise ValueError(_mts.nested_gradients_error(parameter))
         block._gradient_parameters.append(parameter)
         block._gradient_values.append(_torch_values(gradient.values))
         block._gradient_samples.append(wrap_labels(gradient.samples))
@@ -236,10 +241,11 @@ def from_core(data):
 
 
 def save(file, data):
-    """Save to a path (used as given, no extension is added) or a file object"""
+    """Save to a path (used as given, no extension is added, written atomically
+    like metatensor-core does) or a file object"""
     core_data = to_core(data)
     if isinstance(file, (str, os.PathLike)):
-        with open(file, "wb") as output:
+        with atomic_file(os.fsdecode(os.fspath(file))) as output:
             metatensor.io.save(output, core_data)
     else:
         metatensor.io.save(file, core_data)

@@ -15,7 +15,9 @@ from ._tensor import TensorMap
 
 def save(file: str, data: Union[TensorMap, TensorBlock, Labels]):
     """Save ``data`` to ``file`` (in Python a str, a ``pathlib.Path`` or a binary
-    file object). The file name is used as given (no extension is added)."""
+    file object). The file name is used as given (no extension is added), and the
+    file is written atomically, like :py:func:`metatensor.io.save` does: a process
+    killed while saving never leaves a truncated file."""
     if not torch.jit.is_scripting():
         return _eager.save(file, data)
     raise ValueError(paths_error())
@@ -34,7 +36,12 @@ def save_buffer(data: Union[TensorMap, TensorBlock, Labels]) -> torch.Tensor:
 
 
 def load(file: str) -> TensorMap:
-    """Load a TensorMap saved with :py:func:`save`"""
+    """Load a TensorMap saved with :py:func:`save`.
+
+    Files are read as metatensor-core reads them, and malformed files raise the
+    same errors, except that gradients of gradients (which metatensor.torch blocks
+    can not hold) raise a ``ValueError``, and that inside TorchScript (with
+    :py:func:`load_buffer`) DEFLATE-compressed members are refused."""
     return TensorMap.load(file)
 
 

@@ -10,7 +10,8 @@ Both classes are compiled by ``torch.jit.script`` when the package is imported
   file format), through ``_eager``. The compiler never reads these branches.
 
 Labels values are a 2-D int32 tensor of shape ``(n_entries, n_dimensions)``, on
-any device. They must not be modified in place.
+any device. They must not be modified in place: in eager Python, the Labels
+notice it and refuse to be used any further (see ``Labels.values``).
 """
 
 from typing import List, Optional, Tuple, Union
@@ -18,6 +19,7 @@ from typing import List, Optional, Tuple, Union
 import torch
 
 from . import _eager, _mts, _rows
+from ._dtypes import dtype_name
 from ._jit import no_deprecation_warning
 
 # ==================================================================================== #
@@ -52,35 +54,101 @@ def _names_list(names: Union[str, List[str]]) -> List[str]:
     return names
 
 
+def _shape(shape: List[int], n_names: int) -> List[int]:
+    """The shape of Labels values given with ``shape`` for ``n_names`` dimensions:
+    values without entries (any shape ``(0, ...)``) take the shape
+    ``(0, n_names)``, others must have the shape ``(n, n_names)``"""
+    if len(shape) != 0 and shape[0] == 0:
+        return [0, n_names]
+    if len(shape) != 2:
+        raise ValueError(
+            "Labels values must be a 2-D array, got " + str(len(shape)) + " dimensions"
+        )
+    if shape[1] != n_names:
+        raise ValueError(
+            "Labels values have "
+            + str(shape[1])
+            + " columns but there are "
+            + str(n_names)
+            + " names"
+        )
+    return shape
+
+
+# int32 limits, as literals: `**` gives a float in TorchScript
+def _outside_int32(value: int) -> bool:
+    return value < -2147483648 or value > 2147483647
+
+
+def _is_integer(values: torch.Tensor) -> bool:
+    """Whether the dtype of ``values`` is an integer type (bool is not)"""
+    return not (
+        values.is_floating_point() or values.is_complex() or values.dtype == torch.bool
+    )
+
+
 def _int32_values(values: torch.Tensor, n_names: int) -> torch.Tensor:
-    """A new contiguous 2-D int32 copy of ``values``, checked"""
-    if values.is_floating_point() or values.is_complex() or values.dtype == torch.bool:
+    """A new contiguous 2-D int32 copy of ``values``, checked as metatensor-core
+    checks the values of Labels in Python (same rules, same messages)"""
+    if not _is_integer(values):
         raise TypeError(
             "Labels values must be convertible to integers, got dtype "
-            + str(values.dtype)
+            + dtype_name(values.dtype)
         )
     if values.requires_grad:
         raise ValueError("Labels values can not require gradients")
-    if values.numel() == 0:
-        return torch.zeros([0, n_names], dtype=torch.int32, device=values.device)
-    if values.dim() != 2 or values.shape[1] != n_names:
-        raise ValueError(
-            "Labels values must have shape (n, "
-            + str(n_names)
-            + "), got "
-            + str(list(values.shape))
-        )
-    if values.dtype != torch.int32:
+    if values.numel() != 0 and values.dtype != torch.int32:
         low = int(values.min())
         high = int(values.max())
-        if low < -(2**31) or high >= 2**31:
+        if _outside_int32(low) or _outside_int32(high):
             bad = high
-            if low < -(2**31):
+            if _outside_int32(low):
                 bad = low
             raise ValueError(
                 "Labels values must fit in 32-bit integers, got " + str(bad)
             )
-    return values.to(torch.int32).contiguous().clone()
+    shape = _shape(values.shape, n_names)
+    values = values.to(
+        dtype=torch.int32, memory_format=torch.contiguous_format, copy=True
+    )
+    return values.reshape(shape)
+
+
+def _entry_size_error(size: int, n_dimensions: int) -> str:
+    return (
+        "entry has "
+        + str(size)
+        + " values but the labels have "
+        + str(n_dimensions)
+        + " dimensions"
+    )
+
+
+def _check_entry_tensor(entry: torch.Tensor, n_dimensions: int):
+    """Refuse a tensor that can not be an entry of Labels with ``n_dimensions``"""
+    if not _is_integer(entry):
+        raise TypeError(
+            "entry must be a LabelsEntry, an integer tensor or a list of integers, "
+            + "got a tensor of "
+            + dtype_name(entry.dtype)
+        )
+    if entry.dim() != 1:
+        raise ValueError(
+            "entry must be a 1-D tensor, got a " + str(entry.dim()) + "-D tensor"
+        )
+    if entry.shape[0] != n_dimensions:
+        raise ValueError(_entry_size_error(entry.shape[0], n_dimensions))
+
+
+def _in_int32_range(values: torch.Tensor) -> torch.Tensor:
+    """Whether every one of the integer ``values`` fits in int32, as a 0-D bool
+    tensor (without synchronizing with the device)"""
+    wide = values.to(torch.int64)
+    low = -2147483648
+    if not torch.is_signed(values):
+        # uint64 values above 2^63 become negative in int64
+        low = 0
+    return ((wide >= low) & (wide <= 2147483647)).all()
 
 
 def _format_table(
@@ -237,7 +305,8 @@ class Labels:
     :param names: names of the dimensions (ASCII letters, digits and ``_``, not
         starting with a digit), or a single string for one dimension
     :param values: integer tensor of shape ``(n_entries, len(names))``, on any
-        device; it is converted to int32 (a copy)
+        device; it is converted to int32 (a copy). A tensor without entries
+        (shape ``(0, ...)``) takes the shape ``(0, len(names))``.
     :param assume_unique: skip the check that entries are unique
     """
 
@@ -254,7 +323,7 @@ class Labels:
         names_list = _names_list(names)
         _check_names(names_list)
         values = _int32_values(values, len(names_list))
-        if not assume_unique:
+        if not assume_unique and len(names_list) != 0:
             duplicated = _rows.first_duplicate(values)
             if duplicated >= 0:
                 row: List[int] = values[duplicated].to(torch.int64).cpu().tolist()
@@ -301,7 +370,16 @@ class Labels:
 
     @property
     def values(self) -> torch.Tensor:
-        """2-D int32 tensor of shape ``(len(self), len(self.names))``"""
+        """2-D int32 tensor of shape ``(len(self), len(self.names))``.
+
+        Labels are immutable, but a tensor can not be made read-only: do not
+        modify it in place. In eager Python, the Labels index a copy of the values
+        and notice in-place modifications of this tensor (also through an entry or
+        a column): every later use of these Labels then raises an error, instead
+        of giving results that do not match the tensor. Inside TorchScript the
+        modification is not noticed, and the Labels may no longer be unique."""
+        if not torch.jit.is_scripting():
+            _eager.check_values(self)
         return self._values
 
     @property
@@ -317,17 +395,17 @@ class Labels:
 
     def entry(self, index: int) -> LabelsEntry:
         """The entry at ``index`` (negative indices count from the end)"""
-        return LabelsEntry(self._names, self._values[index])
+        return LabelsEntry(self._names, self.values[index])
 
     def __getitem__(self, index: int) -> LabelsEntry:
         """The entry at ``index``; in Python a str gives a column instead"""
-        return LabelsEntry(self._names, self._values[index])
+        return LabelsEntry(self._names, self.values[index])
 
     def column(self, dimension: str) -> torch.Tensor:
         """Values of one dimension, a 1-D tensor"""
         for i in range(len(self._names)):
             if self._names[i] == dimension:
-                return self._values[:, i]
+                return self.values[:, i]
         raise ValueError(
             "'"
             + dimension
@@ -335,7 +413,11 @@ class Labels:
             + names_text(self._names)
         )
 
-    def _entry_values(self, entry: Union[LabelsEntry, torch.Tensor, List[int]]):
+    def _entry_tensor(
+        self, entry: Union[LabelsEntry, torch.Tensor, List[int]]
+    ) -> Optional[torch.Tensor]:
+        """The values of an entry given as a LabelsEntry or a tensor, checked (in
+        their own dtype); None for a list"""
         if isinstance(entry, LabelsEntry):
             if entry._names != self._names:
                 raise ValueError(
@@ -344,29 +426,40 @@ class Labels:
                     + " but these Labels have "
                     + names_text(self._names)
                 )
-            return entry._values.to(self._values.device)
+            return entry._values
         elif isinstance(entry, torch.Tensor):
-            return entry.to(device=self._values.device, dtype=torch.int32)
-        else:
-            return torch.tensor(entry, dtype=torch.int32, device=self._values.device)
+            _check_entry_tensor(entry, len(self._names))
+            return entry
+        return None
 
     def position(
         self, entry: Union[LabelsEntry, torch.Tensor, List[int]]
     ) -> Optional[int]:
-        """Position of ``entry`` (a :py:class:`LabelsEntry`, a 1-D tensor or a list
-        of int; in Python also a tuple) in these Labels, or ``None``"""
+        """Position of ``entry`` (a :py:class:`LabelsEntry`, a 1-D integer tensor or
+        a list of int; in Python also a tuple) in these Labels, or ``None``. An
+        entry with values outside of the int32 range is not present."""
         if not torch.jit.is_scripting():
-            return _eager.core(self).position(_eager.entry_values(self, entry))
-        values = self._entry_values(entry)
-        if values.dim() != 1 or values.shape[0] != len(self._names):
-            raise ValueError(
-                "the entry has "
-                + str(values.numel())
-                + " values but these Labels have "
-                + str(len(self._names))
-                + " dimensions"
-            )
-        found = torch.nonzero((self._values == values).all(dim=1))
+            return _eager.position(self, entry)
+
+        values = self._entry_tensor(entry)
+        device = self._values.device
+        if values is None:
+            assert isinstance(entry, List[int])
+            if len(entry) != len(self._names):
+                raise ValueError(_entry_size_error(len(entry), len(self._names)))
+            for value in entry:
+                if _outside_int32(value):
+                    return None
+            wanted = torch.tensor(entry, dtype=torch.int32, device=device)
+            matches = (self._values == wanted).all(dim=1)
+        else:
+            values = values.to(device)
+            if values.dtype == torch.int32:
+                matches = (self._values == values).all(dim=1)
+            else:
+                matches = (self._values == values.to(torch.int32)).all(dim=1)
+                matches = matches & _in_int32_range(values)
+        found = torch.nonzero(matches)
         if found.shape[0] == 0:
             return None
         return int(found[0, 0])
@@ -552,7 +645,8 @@ class Labels:
         names = self._names[:index] + [name] + self._names[index:]
         _check_names(names)
         column = self._new_column(name, values)
-        new = torch.cat([self._values[:, :index], column, self._values[:, index:]], 1)
+        old = self.values
+        new = torch.cat([old[:, :index], column, old[:, index:]], 1)
         return Labels(names, new, True)
 
     def append(self, name: str, values: torch.Tensor) -> "Labels":
@@ -580,7 +674,7 @@ class Labels:
         names: List[str] = []
         for i in dimensions_indexes:
             names.append(self._names[i])
-        return Labels(names, self._values[:, dimensions_indexes], True)
+        return Labels(names, self.values[:, dimensions_indexes], True)
 
     def remove(self, name: str) -> "Labels":
         """New Labels without the dimension ``name``; fails if the remaining
@@ -597,7 +691,8 @@ class Labels:
                 + names_text(self._names)
             )
         names = self._names[:index] + self._names[index + 1 :]
-        values = torch.cat([self._values[:, :index], self._values[:, index + 1 :]], 1)
+        old = self.values
+        values = torch.cat([old[:, :index], old[:, index + 1 :]], 1)
         return Labels(names, values, False)
 
     def rename(self, old: str, new: str) -> "Labels":
@@ -614,14 +709,15 @@ class Labels:
                 + names_text(self._names)
             )
         names = self._names[:index] + [new] + self._names[index + 1 :]
-        return Labels(names, self._values, True)
+        return Labels(names, self.values, True)
 
     def to(
         self, device: Union[torch.device, str], non_blocking: bool = False
     ) -> "Labels":
         """These Labels with their values on ``device``"""
-        values = self._values.to(device=_device(device), non_blocking=non_blocking)
-        if values is self._values:
+        old = self.values
+        values = old.to(device=_device(device), non_blocking=non_blocking)
+        if values is old:
             return self
         return Labels(self._names, values, True)
 

@@ -11,11 +11,12 @@ The code only uses torch and typing, so that it runs in a process with libtorch
 alone; the ``if not torch.jit.is_scripting()`` branches are faster paths for eager
 mode (zlib, ``bytes.decode``, views without copy) giving the same results.
 
-Differences with metatensor.io: :py:func:`read_zip` checks every member at once
-(core checks the members it opens), rejects DEFLATE members (core inflates them)
-and member names that are not valid UTF-8 (core replaces the invalid bytes);
-NPY shapes whose size does not fit in 62 bits and lone surrogates in
-``info.json`` are errors; the messages of NPY header syntax errors differ.
+The readers of TensorBlock and TensorMap (``decode_archive`` in ``_block.py``)
+read only the members the data needs, as core does, so that both accept and reject
+the same archives, with two exceptions: DEFLATE members are refused here (core
+inflates them), and so are gradients of gradients (metatensor.torch blocks can not
+hold them). :py:func:`read_zip` checks every member. The messages of NPY header
+syntax errors and of invalid Labels differ from core's.
 
 Two TorchScript limits shape the code: ``Tensor.view(dtype)`` does not compile
 (``torch.ops.aten.view_copy(x, dtype=...)`` is used instead) and strings are UTF-8
@@ -32,6 +33,16 @@ import torch
 def _format_error(message: str) -> str:
     """Message of the errors raised for malformed data, with core's prefix"""
     return "serialization format error: " + message
+
+
+def nested_gradients_error(parameter: str) -> str:
+    """Message of the error for archives with gradients of gradients, which
+    metatensor-core reads but metatensor.torch blocks can not hold"""
+    return (
+        "gradients of gradients are not supported by metatensor.torch, found some "
+        "in the '" + parameter + "' gradient: load this file with metatensor-core "
+        "(`metatensor.load`) instead"
+    )
 
 
 def _check_bytes(data: torch.Tensor, what: str):
@@ -588,7 +599,9 @@ def _zip64_values(
     extra: List[int], size: int, compressed: int, offset: int
 ) -> Tuple[int, int, int]:
     """``(size, compressed_size, offset)`` with the values marked 0xFFFFFFFF taken
-    from the ZIP64 field of ``extra``, in this order"""
+    from the ZIP64 field of ``extra``, in this order. Values that do not fit in 63
+    bits become ``2**63 - 1``: they are refused, as metatensor-core does, only when
+    the member is read (by the checks that it lies in the archive)."""
     position = 0
     while position + 4 <= len(extra):
         header_id = _read_le(extra, position, 2)
@@ -598,7 +611,10 @@ def _zip64_values(
             end = min(position + field_size, len(extra))
             values: List[int] = []
             while position + 8 <= end:
-                values.append(_read_le(extra, position, 8))
+                if extra[position + 7] >= 0x80:
+                    values.append((1 << 63) - 1)
+                else:
+                    values.append(_read_le(extra, position, 8))
                 position += 8
             if size == 0xFFFFFFFF and len(values) != 0:
                 size = values.pop(0)
@@ -678,7 +694,8 @@ def _read_directory(buffer: torch.Tensor) -> Tuple[Dict[str, _Entry], int]:
 
     if disk != 0:
         raise ValueError(_format_error("multi-disk zip archives are not supported"))
-    if directory_offset + directory_size > directory_end:
+    # (written so that no sum of 63-bit values can overflow)
+    if directory_size > directory_end - directory_offset:
         raise ValueError(
             _format_error(
                 "invalid central directory: it extends beyond the end of the archive"
@@ -725,49 +742,83 @@ def _read_directory(buffer: torch.Tensor) -> Tuple[Dict[str, _Entry], int]:
     return entries, directory_offset
 
 
-def _member_start(buffer: torch.Tensor, name: str, entry: _Entry, data_end: int) -> int:
-    """Offset of the data of member ``name``, after checking it can be read"""
+def _member_start(
+    buffer: torch.Tensor, name: str, entry: _Entry, data_end: int
+) -> Tuple[int, str]:
+    """Offset of the data of member ``name``, and the message of the error that
+    makes it unreadable (empty if there is none)"""
     if entry.flags & 0x0001 != 0:
-        raise ValueError(
-            _format_error("encrypted member " + _quote(name) + " is not supported")
+        return -1, _format_error(
+            "encrypted member " + _quote(name) + " is not supported"
         )
     if entry.method == 8:
-        raise ValueError(
-            _format_error(
-                "member " + _quote(name) + " is compressed, and compressed members can "
-                "not be read inside TorchScript: load this file from Python with "
-                "`metatensor.torch.load` instead"
-            )
+        return -1, _format_error(
+            "member " + _quote(name) + " is compressed, and compressed members can "
+            "not be read inside TorchScript: load this file from Python with "
+            "`metatensor.torch.load` instead"
         )
     if entry.method != 0:
-        raise ValueError(
-            _format_error(
-                "unsupported compression method "
-                + str(entry.method)
-                + " for "
-                + _quote(name)
-            )
+        return -1, _format_error(
+            "unsupported compression method "
+            + str(entry.method)
+            + " for "
+            + _quote(name)
         )
     if entry.compressed_size != entry.size:
-        raise ValueError(
-            _format_error("invalid sizes for stored member " + _quote(name))
-        )
+        return -1, _format_error("invalid sizes for stored member " + _quote(name))
 
-    local = _bytes_at(buffer, entry.offset, 30)
+    local: List[int] = []
+    if entry.offset <= buffer.shape[0] - 30:
+        local = _bytes_at(buffer, entry.offset, 30)
     if len(local) != 30 or local[:4] != [0x50, 0x4B, 0x03, 0x04]:
-        raise ValueError(
-            _format_error("invalid local header for " + _quote(name) + " in archive")
+        return -1, _format_error(
+            "invalid local header for " + _quote(name) + " in archive"
         )
     start = entry.offset + 30 + _read_le(local, 26, 2) + _read_le(local, 28, 2)
-    if start + entry.size > data_end:
-        raise ValueError(
-            _format_error(
-                "invalid archive: the data of "
-                + _quote(name)
-                + " extends beyond its end"
-            )
+    # (written so that no sum of 63-bit values can overflow)
+    if entry.size > data_end - start:
+        return -1, _format_error(
+            "invalid archive: the data of " + _quote(name) + " extends beyond its end"
         )
-    return start
+    return start, ""
+
+
+def check_zip(
+    buffer: torch.Tensor,
+) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
+    """The members of a ZIP archive of STORED members (ZIP64 records included),
+    with the CRC-32 of all of them checked at once: the content of the valid ones,
+    and the error message of the others, so that a reader can fail only on the
+    members it needs, as metatensor-core does.
+
+    :param buffer: the archive, a 1-D uint8 tensor
+    :return: member name -> member content (a slice of ``buffer``) for the valid
+        members, in archive order; member name -> error message for the others,
+        with the errors in headers first and then the invalid checksums, both in
+        archive order
+    """
+    _check_bytes(buffer, "`buffer`")
+    entries, data_end = _read_directory(buffer)
+    members: Dict[str, torch.Tensor] = {}
+    problems: Dict[str, str] = {}
+    parts: List[List[torch.Tensor]] = []
+    for name, entry in entries.items():
+        start, problem = _member_start(buffer, name, entry, data_end)
+        if problem != "":
+            problems[name] = problem
+        else:
+            members[name] = buffer[start : start + entry.size]
+            parts.append([members[name]])
+
+    crcs = _crc32_parts(parts)
+    names = list(members.keys())
+    for i in range(len(names)):
+        if crcs[i] != entries[names[i]].crc:
+            problems[names[i]] = _format_error(
+                "invalid checksum for " + _quote(names[i]) + " in archive"
+            )
+            del members[names[i]]
+    return members, problems
 
 
 def read_zip(buffer: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -777,23 +828,9 @@ def read_zip(buffer: torch.Tensor) -> Dict[str, torch.Tensor]:
     :param buffer: the archive, a 1-D uint8 tensor
     :return: member name -> member content (a slice of ``buffer``), in archive order
     """
-    _check_bytes(buffer, "`buffer`")
-    entries, data_end = _read_directory(buffer)
-    members: Dict[str, torch.Tensor] = {}
-    parts: List[List[torch.Tensor]] = []
-    for name, entry in entries.items():
-        start = _member_start(buffer, name, entry, data_end)
-        members[name] = buffer[start : start + entry.size]
-        parts.append([members[name]])
-
-    crcs = _crc32_parts(parts)
-    i = 0
-    for name, entry in entries.items():
-        if crcs[i] != entry.crc:
-            raise ValueError(
-                _format_error("invalid checksum for " + _quote(name) + " in archive")
-            )
-        i += 1
+    members, problems = check_zip(buffer)
+    for problem in problems.values():
+        raise ValueError(problem)
     return members
 
 
@@ -979,8 +1016,14 @@ class _Header(NamedTuple):
     offset: int
 
 
-def _header_error(message: str) -> str:
-    return _format_error("invalid NPY header: " + message)
+def _member_error(where: str, message: str) -> str:
+    """Message of the errors for malformed NPY members: ``where`` is empty, or
+    names the member (``"in 'blocks/0/values.npy': "``)"""
+    return _format_error(where + message)
+
+
+def _header_error(where: str, message: str) -> str:
+    return _member_error(where, "invalid NPY header: " + message)
 
 
 def _is_space(byte: int) -> bool:
@@ -1006,7 +1049,7 @@ def _is_digit(byte: int) -> bool:
     return 0x30 <= byte and byte <= 0x39
 
 
-def _token(text: List[int], position: int) -> Tuple[str, int, int]:
+def _token(text: List[int], position: int, where: str) -> Tuple[str, int, int]:
     """The token after ``position`` in an NPY header: ``(kind, start, end)`` with
     ``text[start:end]`` the token (without quotes for strings); ``kind`` is
     "string", "integer", "word", "end" or the punctuation character itself"""
@@ -1019,13 +1062,13 @@ def _token(text: List[int], position: int) -> Tuple[str, int, int]:
         while end < len(text) and text[end] != byte and text[end] != 0x5C:
             end += 1
         if end == len(text) or text[end] != byte:
-            raise ValueError(_header_error("unexpected " + _describe_byte(byte)))
+            raise ValueError(_header_error(where, "unexpected " + _describe_byte(byte)))
         return "string", start + 1, end
     elif _is_digit(byte) or byte == 0x2B or byte == 0x2D:
         while end < len(text) and _is_digit(text[end]):
             end += 1
         if not _is_digit(text[end - 1]):
-            raise ValueError(_header_error("unexpected " + _describe_byte(byte)))
+            raise ValueError(_header_error(where, "unexpected " + _describe_byte(byte)))
         return "integer", start, end
     elif _is_letter(byte):
         while end < len(text) and _is_letter(text[end]):
@@ -1033,7 +1076,7 @@ def _token(text: List[int], position: int) -> Tuple[str, int, int]:
         return "word", start, end
     elif byte in [0x7B, 0x7D, 0x5B, 0x5D, 0x28, 0x29, 0x2C, 0x3A]:
         return chr(byte), start, end
-    raise ValueError(_header_error("unexpected " + _describe_byte(byte)))
+    raise ValueError(_header_error(where, "unexpected " + _describe_byte(byte)))
 
 
 def _next(kind: str, end: int) -> int:
@@ -1050,18 +1093,19 @@ def _describe(text: List[int], kind: str, start: int, end: int) -> str:
     return _quote(_text(text[start:end]))
 
 
-def _expect(text: List[int], position: int, expected: str) -> int:
-    kind, start, end = _token(text, position)
+def _expect(text: List[int], position: int, expected: str, where: str) -> int:
+    kind, start, end = _token(text, position, where)
     if kind != expected:
         raise ValueError(
             _header_error(
-                "expected '" + expected + "', got " + _describe(text, kind, start, end)
+                where,
+                "expected '" + expected + "', got " + _describe(text, kind, start, end),
             )
         )
     return _next(kind, end)
 
 
-def _parse_integer(text: List[int], start: int, end: int) -> int:
+def _parse_integer(text: List[int], start: int, end: int, where: str) -> int:
     """The value of an "integer" token"""
     sign = 1
     if text[start] == 0x2D:
@@ -1071,18 +1115,18 @@ def _parse_integer(text: List[int], start: int, end: int) -> int:
     value = 0
     for i in range(start, end):
         if value > 10**17:
-            raise ValueError(_header_error("integer too large in 'shape'"))
+            raise ValueError(_header_error(where, "integer too large in 'shape'"))
         value = 10 * value + text[i] - 0x30
     return sign * value
 
 
-def _parse_pair(text: List[int], position: int) -> Tuple[str, str, int]:
+def _parse_pair(text: List[int], position: int, where: str) -> Tuple[str, str, int]:
     """A ``(name, type)`` pair of strings starting after its '(', and the position
     after its ')'"""
     kinds: List[str] = []
     tokens: List[str] = []
     while len(kinds) < 5 and ")" not in kinds:
-        kind, start, end = _token(text, position)
+        kind, start, end = _token(text, position, where)
         position = _next(kind, end)
         kinds.append(kind)
         tokens.append(_text(text[start:end]))
@@ -1091,72 +1135,77 @@ def _parse_pair(text: List[int], position: int) -> Tuple[str, str, int]:
     ):
         raise ValueError(
             _header_error(
-                "expected (name, type) pairs of strings in a structured 'descr'"
+                where, "expected (name, type) pairs of strings in a structured 'descr'"
             )
         )
     return tokens[0], tokens[2], position
 
 
-def _parse_fields(text: List[int], position: int) -> Tuple[List[str], List[str], int]:
+def _parse_fields(
+    text: List[int], position: int, where: str
+) -> Tuple[List[str], List[str], int]:
     """Names and types in a list of (name, type) pairs starting after its '[', and
     the position after its ']'"""
     names: List[str] = []
     types: List[str] = []
-    kind, start, end = _token(text, position)
+    kind, start, end = _token(text, position, where)
     position = _next(kind, end)
     while kind != "]":
         if kind != "(":
             raise ValueError(
                 _header_error(
-                    "expected (name, type) pairs of strings in a structured 'descr'"
+                    where,
+                    "expected (name, type) pairs of strings in a structured 'descr'",
                 )
             )
-        name, field_type, position = _parse_pair(text, position)
+        name, field_type, position = _parse_pair(text, position, where)
         names.append(name)
         types.append(field_type)
-        kind, start, end = _token(text, position)
+        kind, start, end = _token(text, position, where)
         position = _next(kind, end)
         if kind == ",":
-            kind, start, end = _token(text, position)
+            kind, start, end = _token(text, position, where)
             position = _next(kind, end)
         elif kind != "]":
             raise ValueError(
                 _header_error(
-                    "expected ',' or ']', got " + _describe(text, kind, start, end)
+                    where,
+                    "expected ',' or ']', got " + _describe(text, kind, start, end),
                 )
             )
     return names, types, position
 
 
-def _parse_shape(text: List[int], position: int) -> Tuple[List[int], int]:
+def _parse_shape(text: List[int], position: int, where: str) -> Tuple[List[int], int]:
     """The shape tuple starting at ``position``, and the position after it"""
     shape_error = "'shape' must be a tuple of non-negative integers"
-    position = _expect(text, position, "(")
+    position = _expect(text, position, "(", where)
     shape: List[int] = []
-    kind, start, end = _token(text, position)
+    kind, start, end = _token(text, position, where)
     position = _next(kind, end)
     while kind != ")":
         if kind != "integer":
-            raise ValueError(_header_error(shape_error))
-        size = _parse_integer(text, start, end)
+            raise ValueError(_header_error(where, shape_error))
+        size = _parse_integer(text, start, end, where)
         if size < 0:
-            raise ValueError(_header_error(shape_error))
+            raise ValueError(_header_error(where, shape_error))
         shape.append(size)
-        kind, start, end = _token(text, position)
+        kind, start, end = _token(text, position, where)
         position = _next(kind, end)
         if kind == ",":
-            kind, start, end = _token(text, position)
+            kind, start, end = _token(text, position, where)
             position = _next(kind, end)
         elif kind != ")":
             raise ValueError(
                 _header_error(
-                    "expected ',' or ')', got " + _describe(text, kind, start, end)
+                    where,
+                    "expected ',' or ')', got " + _describe(text, kind, start, end),
                 )
             )
     return shape, position
 
 
-def _parse_header(text: List[int], offset: int) -> _Header:
+def _parse_header(text: List[int], offset: int, where: str) -> _Header:
     """Parse the header dict ``text`` (UTF-8 bytes) of an NPY member whose data
     starts at ``offset``"""
     descr = ""
@@ -1167,77 +1216,86 @@ def _parse_header(text: List[int], offset: int) -> _Header:
     shape: List[int] = []
     missing = ["descr", "fortran_order", "shape"]
 
-    position = _expect(text, 0, "{")
+    position = _expect(text, 0, "{", where)
     while True:
-        kind, start, end = _token(text, position)
+        kind, start, end = _token(text, position, where)
         position = _next(kind, end)
         if kind == "}":
             break
         if kind != "string":
             raise ValueError(
                 _header_error(
-                    "expected a string key, got " + _describe(text, kind, start, end)
+                    where,
+                    "expected a string key, got " + _describe(text, kind, start, end),
                 )
             )
         key = _text(text[start:end])
-        position = _expect(text, position, ":")
+        position = _expect(text, position, ":", where)
         if key == "descr":
-            kind, start, end = _token(text, position)
+            kind, start, end = _token(text, position, where)
             position = _next(kind, end)
             if kind == "string":
                 descr = _text(text[start:end])
                 structured = False
             elif kind == "[":
-                names, types, position = _parse_fields(text, position)
+                names, types, position = _parse_fields(text, position, where)
                 structured = True
             else:
-                raise ValueError(_header_error("'descr' must be a string or a list"))
+                raise ValueError(
+                    _header_error(where, "'descr' must be a string or a list")
+                )
         elif key == "fortran_order":
-            kind, start, end = _token(text, position)
+            kind, start, end = _token(text, position, where)
             position = _next(kind, end)
             word = _text(text[start:end])
             if kind != "word" or (word != "True" and word != "False"):
-                raise ValueError(_header_error("'fortran_order' must be a boolean"))
+                raise ValueError(
+                    _header_error(where, "'fortran_order' must be a boolean")
+                )
             fortran_order = word == "True"
         elif key == "shape":
-            shape, position = _parse_shape(text, position)
+            shape, position = _parse_shape(text, position, where)
         else:
-            raise ValueError(_header_error("unexpected key " + _quote(key)))
+            raise ValueError(_header_error(where, "unexpected key " + _quote(key)))
         if key in missing:
             missing.remove(key)
 
-        kind, start, end = _token(text, position)
+        kind, start, end = _token(text, position, where)
         position = _next(kind, end)
         if kind == "}":
             break
         if kind != ",":
             raise ValueError(
                 _header_error(
-                    "expected ',' or '}', got " + _describe(text, kind, start, end)
+                    where,
+                    "expected ',' or '}', got " + _describe(text, kind, start, end),
                 )
             )
 
     if len(missing) != 0:
-        raise ValueError(_header_error("missing " + ", ".join(missing)))
+        raise ValueError(_header_error(where, "missing " + ", ".join(missing)))
     while position < len(text) and (text[position] == 0 or _is_space(text[position])):
         position += 1
     if position != len(text):
         raise ValueError(
             _header_error(
+                where,
                 "unexpected " + _describe_byte(text[position]) + " after the header "
-                "dictionary"
+                "dictionary",
             )
         )
     return _Header(descr, structured, names, types, fortran_order, shape, offset)
 
 
-def _read_header(member: torch.Tensor) -> _Header:
+def _read_header(member: torch.Tensor, where: str) -> _Header:
     """Read the magic, version and header dict of an NPY member"""
     _check_bytes(member, "`member`")
     prefix = _bytes_at(member, 0, 8)
     if len(prefix) < 8 or prefix[:6] != [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]:
         raise ValueError(
-            _format_error("invalid NPY file: missing the '\\x93NUMPY' magic string")
+            _member_error(
+                where, "invalid NPY file: missing the '\\x93NUMPY' magic string"
+            )
         )
     version = prefix[6]
     length_size = 4
@@ -1245,31 +1303,36 @@ def _read_header(member: torch.Tensor) -> _Header:
         length_size = 2
     elif version != 2 and version != 3:
         raise ValueError(
-            _format_error(
+            _member_error(
+                where,
                 "unsupported NPY version "
                 + str(version)
                 + "."
                 + str(prefix[7])
-                + ", expected 1.0, 2.0 or 3.0"
+                + ", expected 1.0, 2.0 or 3.0",
             )
         )
     raw_length = _bytes_at(member, 8, length_size)
     if len(raw_length) < length_size:
-        raise ValueError(_format_error("invalid NPY file: the header is truncated"))
+        raise ValueError(
+            _member_error(where, "invalid NPY file: the header is truncated")
+        )
     length = _read_le(raw_length, 0, length_size)
     raw = _bytes_at(member, 8 + length_size, length)
     if len(raw) < length:
-        raise ValueError(_format_error("invalid NPY file: the header is truncated"))
+        raise ValueError(
+            _member_error(where, "invalid NPY file: the header is truncated")
+        )
 
     # the header text is UTF-8 in version 3, latin-1 before
     text = raw
     if version == 3 and not _is_utf8(raw):
-        raise ValueError(_header_error("it is not valid UTF-8"))
+        raise ValueError(_header_error(where, "it is not valid UTF-8"))
     elif version != 3:
         text = []
         for byte in raw:
             text += _encode_code_point(byte)
-    return _parse_header(text, 8 + length_size + length)
+    return _parse_header(text, 8 + length_size + length, where)
 
 
 def _shape_text(shape: List[int]) -> str:
@@ -1284,33 +1347,53 @@ def _shape_text(shape: List[int]) -> str:
     return text + ")"
 
 
-def _data_bytes(member: torch.Tensor, header: _Header, item_size: int) -> torch.Tensor:
-    """The data of an NPY member, after checking its size against the header"""
+def _data_bytes(
+    member: torch.Tensor, header: _Header, item_size: int, where: str
+) -> torch.Tensor:
+    """The data of an NPY member, after checking its size against the header.
+
+    Like metatensor-core, at most 64 dimensions are allowed, and the size of the
+    data counting zero-sized axes as 1 must fit in 62 bits (so that numpy and
+    torch can create the array and all its strides)."""
+    if len(header.shape) > 64:
+        raise ValueError(
+            _header_error(
+                where,
+                "'shape' has "
+                + str(len(header.shape))
+                + " dimensions, at most 64 are supported",
+            )
+        )
     size = item_size
+    empty = False
     for dimension in header.shape:
         if dimension == 0:
-            size = 0
+            empty = True
         elif size > (1 << 62) // dimension:
-            raise ValueError(_header_error("'shape' is too large"))
+            raise ValueError(_header_error(where, "'shape' is too large"))
         else:
             size *= dimension
+    if empty:
+        size = 0
     remaining = member.shape[0] - header.offset
     if remaining < size:
         raise ValueError(
-            _format_error(
+            _member_error(
+                where,
                 "invalid NPY file: expected "
                 + str(size)
                 + " bytes of data, but only "
                 + str(remaining)
-                + " are left"
+                + " are left",
             )
         )
     elif remaining > size:
         raise ValueError(
-            _format_error(
+            _member_error(
+                where,
                 "found "
                 + str(remaining - size)
-                + " extra bytes after the expected end of data"
+                + " extra bytes after the expected end of data",
             )
         )
     return member[header.offset :]
@@ -1345,39 +1428,55 @@ def _swap_size(order: str, item_size: int) -> int:
     return item_size
 
 
-def load_npy_array(member: torch.Tensor) -> torch.Tensor:
+def _where(name: str) -> str:
+    """The start of the messages of errors in archive member ``name`` (nothing if
+    ``name`` is empty)"""
+    if name == "":
+        return ""
+    return "in " + _quote(name) + ": "
+
+
+def load_npy_array(member: torch.Tensor, name: str = "") -> torch.Tensor:
     """The data array stored in an NPY member, a new tensor in native byte order.
 
     :param member: the NPY member, a 1-D uint8 tensor
+    :param name: the name of the member in its archive, for error messages
     """
-    header = _read_header(member)
+    where = _where(name)
+    header = _read_header(member, where)
     if header.fortran_order:
-        raise ValueError(_format_error("Fortran-ordered arrays are not supported"))
+        raise ValueError(
+            _member_error(where, "Fortran-ordered arrays are not supported")
+        )
     if header.structured:
         raise ValueError(
-            _format_error(
+            _member_error(
+                where,
                 "structured arrays are not supported for data arrays, "
-                "expected a numeric 'descr'"
+                "expected a numeric 'descr'",
             )
         )
     descr = header.descr
     codes, dtypes = _type_codes()
     if len(descr) < 1 or descr[0] not in ["<", ">", "=", "|"] or descr[1:] not in codes:
         raise ValueError(
-            _format_error("unsupported data type " + _quote(descr) + " in NPY header")
+            _member_error(
+                where, "unsupported data type " + _quote(descr) + " in NPY header"
+            )
         )
     dtype = dtypes[codes.index(descr[1:])]
     item_size = int(descr[2:])  # after the kind
     if descr[0] == "|" and item_size != 1:
         raise ValueError(
-            _format_error(
+            _member_error(
+                where,
                 "invalid data type "
                 + _quote(descr)
-                + " in NPY header: '|' is only valid for one-byte types"
+                + " in NPY header: '|' is only valid for one-byte types",
             )
         )
 
-    data = _data_bytes(member, header, item_size)
+    data = _data_bytes(member, header, item_size, where)
     if dtype == torch.bool:
         return (data != 0).reshape(header.shape)
     swap_size = _swap_size(descr[0], item_size)
@@ -1387,43 +1486,54 @@ def load_npy_array(member: torch.Tensor) -> torch.Tensor:
     return _from_bytes(data, dtype, swap_size, header.shape)
 
 
-def load_npy_labels(member: torch.Tensor) -> Tuple[List[str], torch.Tensor]:
+def load_npy_labels(
+    member: torch.Tensor, name: str = ""
+) -> Tuple[List[str], torch.Tensor]:
     """The names and values of Labels stored in an NPY member.
 
     :param member: the NPY member, a 1-D uint8 tensor
+    :param name: the name of the member in its archive, for error messages
     :return: the names, and the int32 values of shape ``(count, len(names))``
     """
-    header = _read_header(member)
+    where = _where(name)
+    header = _read_header(member, where)
     if not header.structured:
         raise ValueError(
-            _format_error(
+            _member_error(
+                where,
                 "Labels must be stored as a structured array, got a 'descr' of "
-                + _quote(header.descr)
+                + _quote(header.descr),
             )
         )
     if len(header.names) == 0:
-        raise ValueError(_format_error("Labels with zero dimensions can not be loaded"))
+        raise ValueError(
+            _member_error(where, "Labels with zero dimensions can not be loaded")
+        )
     if header.fortran_order:
-        raise ValueError(_format_error("Labels can not be stored in Fortran order"))
+        raise ValueError(
+            _member_error(where, "Labels can not be stored in Fortran order")
+        )
     if len(header.shape) != 1:
         raise ValueError(
-            _format_error(
+            _member_error(
+                where,
                 "Labels must be stored as a 1-D array, got a shape of "
-                + _shape_text(header.shape)
+                + _shape_text(header.shape),
             )
         )
     order = header.types[0]
     for field_type in header.types:
         if field_type != order or order not in ["<i4", ">i4", "=i4"]:
-            quoted = [_quote(name) for name in header.types]
+            quoted = [_quote(t) for t in header.types]
             raise ValueError(
-                _format_error(
+                _member_error(
+                    where,
                     "Labels must be stored as 32-bit integers with the same byte "
-                    "order for all dimensions, got " + ", ".join(quoted)
+                    "order for all dimensions, got " + ", ".join(quoted),
                 )
             )
 
-    data = _data_bytes(member, header, 4 * len(header.names))
+    data = _data_bytes(member, header, 4 * len(header.names), where)
     values = _from_bytes(
         data,
         torch.int32,

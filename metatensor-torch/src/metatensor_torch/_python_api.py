@@ -41,7 +41,7 @@ def _labels_getitem(self, index):
     if isinstance(index, str):
         return self.column(index)
     if isinstance(index, numbers.Integral) and not isinstance(index, bool):
-        return LabelsEntry(self._names, self._values[index])
+        return LabelsEntry(self._names, self.values[index])
     raise TypeError(
         "Labels can only be indexed by int (entries) or str (columns), got "
         f"{type(index).__name__}; use `Labels.column` or `Labels.select` for other "
@@ -51,7 +51,7 @@ def _labels_getitem(self, index):
 
 def _labels_iter(self):
     names = self._names
-    for row in self._values:
+    for row in self.values:
         yield LabelsEntry(names, row)
 
 

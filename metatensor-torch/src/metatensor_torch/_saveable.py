@@ -14,7 +14,7 @@ import types
 import torch
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _scripted(function) -> torch.jit.ScriptFunction:
     return torch.jit.script(function)
 

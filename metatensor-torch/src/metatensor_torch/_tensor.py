@@ -559,15 +559,12 @@ def _read_map(
     buffer: torch.Tensor,
 ) -> Tuple[Labels, List[TensorBlock], Dict[str, str]]:
     """Keys, blocks and info of a TensorMap saved in ``buffer``"""
-    arrays, labels, info = decode_archive(buffer)
-    if "keys.npy" not in labels:
-        raise ValueError(
-            "serialization format error: missing 'keys.npy' in the archive"
-        )
+    arrays, labels, info, parameters = decode_archive(buffer, "keys.npy")
     keys = labels["keys.npy"]
     blocks: List[TensorBlock] = []
     for i in range(len(keys)):
-        blocks.append(block_from_archive(arrays, labels, "blocks/" + str(i) + "/"))
+        prefix = "blocks/" + str(i) + "/"
+        blocks.append(block_from_archive(arrays, labels, parameters, prefix))
     return keys, blocks, info
 
 

@@ -4,23 +4,72 @@ reader (native format) or by :py:func:`numpy.load` (``use_numpy=True``).
 Gradient parameters are found from the member names
 (``<prefix>gradients/<parameter>/values.npy``) and sorted, so loading never
 depends on the order of the members.
+
+Every problem in the content of a member is reported as a
+:py:class:`MetatensorError` naming the member (``serialization format error: in
+'blocks/0/values.npy': ...``).
 """
 
+import contextlib
 import json
+import struct
+import tokenize
 import zipfile
+import zlib
 
 import numpy as np
 
 from .._block import TensorBlock
+from .._errors import MetatensorError
 from .._labels import Labels
 from .._tensor import TensorMap
 from . import _npy
 from ._npy import format_error
-from ._zip import ZipReader
+from ._zip import MAX_DEFLATE_RATIO, ZipReader, check_inflation
 
 # Labels with at most this many values are shared between the blocks of a map when
 # they are identical (components and properties usually are)
 _CACHED_LABELS_SIZE = 4096
+
+#: gradients can be nested at most this many levels deep (gradients of gradients
+#: are two levels)
+MAX_GRADIENT_DEPTH = 16
+
+_FORMAT_PREFIX = "serialization format error: "
+
+#: what numpy and zipfile raise for malformed archives (zipfile raises
+#: NotImplementedError for unknown versions and compression methods, RuntimeError
+#: for encrypted members and the errors of zlib and struct for corrupted data;
+#: numpy raises OverflowError for huge shapes, and the errors of `tokenize` and
+#: `ast` for some invalid headers)
+NUMPY_ERRORS = (
+    ValueError,
+    OverflowError,
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    struct.error,
+    NotImplementedError,
+    RuntimeError,
+    SyntaxError,
+    tokenize.TokenError,
+)
+
+
+@contextlib.contextmanager
+def in_member(name: str):
+    """Report the errors raised inside this context (:py:class:`MetatensorError`,
+    or the :py:class:`ValueError` of invalid gradient parameters) as format errors
+    in member ``name`` of the archive"""
+    try:
+        yield
+    except ValueError as error:
+        message = str(error)
+        if message.startswith(_FORMAT_PREFIX):
+            message = message[len(_FORMAT_PREFIX) :]
+        raise format_error(f"in '{name}': {message}") from error
 
 
 class NativeArchive:
@@ -40,21 +89,25 @@ class NativeArchive:
 
     def array(self, name: str) -> np.ndarray:
         member = self._reader.open(name + ".npy")
-        array = _npy.read_array(member, copy=self._copy)
+        with in_member(name + ".npy"):
+            array = _npy.read_array(member, copy=self._copy)
         member.finish()
         return array
 
     def labels(self, name: str) -> Labels:
         member = self._reader.open(name + ".npy")
-        names, values = _npy.read_labels(member)
+        with in_member(name + ".npy"):
+            names, values = _npy.read_labels(member)
         member.finish()
         if values.size > _CACHED_LABELS_SIZE:
-            return Labels(names, values)
+            with in_member(name + ".npy"):
+                return Labels(names, values)
         # identical Labels are shared, which saves building and checking them again
         key = (tuple(names), values.tobytes())
         labels = self._labels.get(key)
         if labels is None:
-            labels = self._labels[key] = Labels(names, values)
+            with in_member(name + ".npy"):
+                labels = self._labels[key] = Labels(names, values)
         return labels
 
     def info(self):
@@ -64,10 +117,47 @@ class NativeArchive:
 
 
 class NumpyArchive:
-    """Members of an archive read with :py:func:`numpy.load`"""
+    """Members of an archive read with :py:func:`numpy.load`.
 
-    def __init__(self, npz):
+    Before numpy reads a member, its NPY header is checked against the size of the
+    member, and DEFLATE members against the limits of
+    :py:class:`metatensor.io._zip.InflationBudget`: numpy allocates the array the
+    header declares before reading the data.
+    """
+
+    def __init__(self, npz, archive_size: int):
         self._npz = npz
+        budget = MAX_DEFLATE_RATIO * archive_size
+        for info in npz.zip.infolist():
+            if info.compress_type == zipfile.ZIP_DEFLATED:
+                check_inflation(info.filename, info.file_size, info.compress_size)
+                budget -= info.file_size
+        if budget < 0:
+            raise format_error(
+                "the compressed members of this archive inflate to more than "
+                f"{MAX_DEFLATE_RATIO} times the archive size, which non-overlapping "
+                "members can not do: the archive is corrupted (or a decompression "
+                "bomb)"
+            )
+
+    def _check_header(self, name: str):
+        """Check that the data declared by the NPY header of member ``name`` fits
+        in the member"""
+        info = self._npz.zip.getinfo(name + ".npy")
+        with self._npz.zip.open(info) as member:
+            if np.lib.format.read_magic(member) == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            data_size = info.file_size - member.tell()
+        nbytes = dtype.itemsize
+        for extent in shape:
+            nbytes *= extent
+        if nbytes > data_size:
+            raise format_error(
+                f"invalid NPY file: expected {nbytes} bytes of data, but only "
+                f"{data_size} are left"
+            )
 
     def names(self):
         return list(self._npz.files)
@@ -78,10 +168,14 @@ class NumpyArchive:
     def _get(self, name: str):
         if name not in self._npz.files:
             raise format_error(f"specified file not found in archive: at '{name}.npy'")
-        try:
-            return self._npz[name]
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-            raise format_error(f"failed to read '{name}.npy' with numpy: {e}") from e
+        with in_member(name + ".npy"):
+            try:
+                self._check_header(name)
+                return self._npz[name]
+            except NUMPY_ERRORS as e:
+                if isinstance(e, MetatensorError):
+                    raise
+                raise format_error(f"numpy could not read it: {e}") from e
 
     def array(self, name: str) -> np.ndarray:
         array = self._get(name)
@@ -110,12 +204,17 @@ class NumpyArchive:
                     f"{column.dtype} for '{field}'"
                 )
             values[:, i] = column
-        return Labels(list(fields), values)
+        with in_member(name + ".npy"):
+            return Labels(list(fields), values)
 
     def info(self):
         if "info.json" not in self._npz.files:
             return None
-        return self._npz.zip.read("info.json")
+        with in_member("info.json"):
+            try:
+                return self._npz.zip.read("info.json")
+            except NUMPY_ERRORS as e:
+                raise format_error(f"zipfile could not read it: {e}") from e
 
 
 def _gradient_parameters(names) -> dict:
@@ -139,7 +238,12 @@ def _gradient_parameters(names) -> dict:
     return {parent: sorted(values) for parent, values in parameters.items()}
 
 
-def _read_block(archive, parameters, prefix, properties, create_array):
+def _read_block(archive, parameters, prefix, properties, create_array, depth=0):
+    if depth > MAX_GRADIENT_DEPTH:
+        raise format_error(
+            f"in '{prefix}': gradients are nested more than {MAX_GRADIENT_DEPTH} "
+            "levels deep"
+        )
     values = archive.array(prefix + "values")
     if values.ndim < 2:
         raise format_error(
@@ -153,17 +257,47 @@ def _read_block(archive, parameters, prefix, properties, create_array):
     if properties is None:
         properties = archive.labels(prefix + "properties")
 
-    block = TensorBlock(create_array(values), samples, components, properties)
+    data = create_array(values)
+    with in_member(prefix + "values.npy"):
+        block = TensorBlock(data, samples, components, properties)
     for parameter in parameters.get(prefix, ()):
+        gradient_prefix = f"{prefix}gradients/{parameter}/"
         gradient = _read_block(
-            archive,
-            parameters,
-            f"{prefix}gradients/{parameter}/",
-            properties,
-            create_array,
+            archive, parameters, gradient_prefix, properties, create_array, depth + 1
         )
-        block.add_gradient(parameter, gradient)
+        with in_member(gradient_prefix + "values.npy"):
+            block.add_gradient(parameter, gradient)
     return block
+
+
+def _read_info(data: bytes) -> dict:
+    """The content of ``info.json``: a JSON object of strings, in UTF-8 (with an
+    optional byte order mark)"""
+    try:
+        info = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise format_error(f"invalid JSON in 'info.json': {e}") from e
+    except RecursionError:
+        raise format_error(
+            "invalid JSON in 'info.json': values are nested too deeply"
+        ) from None
+    if not isinstance(info, dict):
+        raise format_error("'info.json' must contain a JSON object")
+    for key, value in info.items():
+        if not isinstance(value, str):
+            raise format_error(
+                f"'info.json' values must be strings, got {type(value).__name__} "
+                f"for {key!r}"
+            )
+        for text in (key, value):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                # JSON can escape lone surrogates, which are not text
+                raise format_error(
+                    f"invalid JSON in 'info.json': unpaired surrogate in {text!r}"
+                ) from None
+    return info
 
 
 def read_tensor(archive, create_array) -> TensorMap:
@@ -177,18 +311,7 @@ def read_tensor(archive, create_array) -> TensorMap:
 
     info = archive.info()
     if info is not None:
-        try:
-            info = json.loads(info)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise format_error(f"invalid JSON in 'info.json': {e}") from e
-        if not isinstance(info, dict):
-            raise format_error("'info.json' must contain a JSON object")
-        for key, value in info.items():
-            if not isinstance(value, str):
-                raise format_error(
-                    f"'info.json' values must be strings, got {type(value).__name__} "
-                    f"for {key!r}"
-                )
+        for key, value in _read_info(info).items():
             tensor.set_info(key, value)
     return tensor
 

@@ -9,7 +9,6 @@ copy-on-write memory map of the file (and are not checked).
 import io
 import mmap as _mmap
 import os
-import zipfile
 
 import numpy as np
 
@@ -18,7 +17,13 @@ from .._errors import MetatensorError
 from .._labels import Labels
 from .._tensor import TensorMap
 from . import _npy
-from ._archive import NativeArchive, NumpyArchive, read_block, read_tensor
+from ._archive import (
+    NUMPY_ERRORS,
+    NativeArchive,
+    NumpyArchive,
+    read_block,
+    read_tensor,
+)
 from ._npy import format_error
 from ._zip import BufferSource, FileSource, ZipReader, whole_source
 
@@ -220,13 +225,13 @@ def _load_numpy(kind, source, handle, create_array):
         file = io.BytesIO(source.read_at(0, source.size))
     try:
         loaded = np.load(file, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+    except NUMPY_ERRORS as e:
         raise format_error(f"numpy could not read this file: {e}") from e
 
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise format_error("expected a zip archive, got a single NPY array")
     with loaded:
-        archive = NumpyArchive(loaded)
+        archive = NumpyArchive(loaded, source.size)
         required = "keys" if kind == "TensorMap" else "values"
         if required not in archive:
             raise format_error(
@@ -247,8 +252,11 @@ def load(file, use_numpy: bool = False, *, mmap: bool = False) -> TensorMap:
 
     Files written by upstream metatensor, by this package or by numpy
     (``use_numpy=True``) are all accepted by both readers; the native reader also
-    reads DEFLATE-compressed archives (``numpy.savez_compressed``). The arrays are
-    numpy arrays on the CPU, owning their memory; every member's CRC32 is checked.
+    reads DEFLATE-compressed archives (``numpy.savez_compressed``), inflating each
+    member to exactly the size its header declares, at most 1032 times its
+    compressed size (what DEFLATE can produce), and all of them together to at
+    most 1032 times the archive size. The arrays are numpy arrays on the CPU,
+    owning their memory; every member's CRC32 is checked.
 
     :param file: a path (``str`` or :py:class:`pathlib.Path`) or a binary file
         object, read from its current position
@@ -257,10 +265,17 @@ def load(file, use_numpy: bool = False, *, mmap: bool = False) -> TensorMap:
     :param mmap: with a path, memory-map the file instead of reading it: the
         arrays of uncompressed members are writeable views of a copy-on-write map
         (the file is never modified), and checksums are not verified. Not available
-        in upstream metatensor.
+        in upstream metatensor. The arrays read the file lazily, for as long as
+        they live, so the file must stay as it is: replacing it with
+        :py:func:`save` (which writes a new file and renames it over the old one)
+        is safe, the map keeps the old content; but a file modified in place by
+        another program can change the loaded values, and a file truncated while
+        mapped makes the next read of the missing pages kill the process with
+        ``SIGBUS``. Use the default ``mmap=False`` for files that others may
+        modify.
     :raises MetatensorError: ``serialization format error: ...`` for malformed
-        files; the message suggests the right loader for files holding a
-        TensorBlock or Labels
+        files (the message names the faulty member, and suggests the right loader
+        for files holding a TensorBlock or Labels)
 
     >>> import numpy as np
     >>> import metatensor

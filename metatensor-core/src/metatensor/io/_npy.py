@@ -37,6 +37,14 @@ MAGIC = b"\x93NUMPY"
 # the data starts at a multiple of this many bytes
 _ALIGNMENT = 64
 
+#: arrays can have at most this many dimensions (numpy's limit)
+MAX_DIMENSIONS = 64
+#: the data of an array (ignoring its zero-sized axes) can have at most this many
+#: bytes, so that every size and stride fits in a signed 64-bit integer
+MAX_DATA_BYTES = 1 << 62
+# the header dict holds a list of tuples: anything nested deeper is not a header
+_MAX_NESTING = 8
+
 # native byte order prefix: the data is always written in native endianness
 _NATIVE = "<" if sys.byteorder == "little" else ">"
 _SWAPPED = ">" if _NATIVE == "<" else "<"
@@ -164,6 +172,7 @@ class _Parser:
     def __init__(self, text: str):
         self.text = text
         self.position = 0
+        self.depth = 0
 
     def _token(self):
         match = _TOKEN.match(self.text, self.position)
@@ -197,13 +206,23 @@ class _Parser:
             if value in ("True", "False", "None"):
                 return {"True": True, "False": False, "None": None}[value]
             raise format_error(f"invalid NPY header: unexpected '{value}'")
-        elif value == "{":
-            return self._dict()
+        elif value not in ("{", "[", "("):
+            raise format_error(f"invalid NPY header: unexpected '{value}'")
+
+        self.depth += 1
+        if self.depth > _MAX_NESTING:
+            raise format_error(
+                f"invalid NPY header: values nested more than {_MAX_NESTING} levels "
+                "deep"
+            )
+        if value == "{":
+            result = self._dict()
         elif value == "[":
-            return self._sequence("]", list)
-        elif value == "(":
-            return self._sequence(")", tuple)
-        raise format_error(f"invalid NPY header: unexpected '{value}'")
+            result = self._sequence("]", list)
+        else:
+            result = self._sequence(")", tuple)
+        self.depth -= 1
+        return result
 
     def _sequence(self, closing: str, kind):
         items = []
@@ -355,6 +374,21 @@ def _count(shape) -> int:
     return count
 
 
+def _check_shape(shape, item_size: int):
+    """Refuse shapes numpy and torch can not create: too many dimensions, or data
+    (counting the zero-sized axes as 1) larger than :py:data:`MAX_DATA_BYTES`"""
+    if len(shape) > MAX_DIMENSIONS:
+        raise format_error(
+            f"invalid NPY header: 'shape' has {len(shape)} dimensions, at most "
+            f"{MAX_DIMENSIONS} are supported"
+        )
+    size = item_size
+    for extent in shape:
+        size *= max(extent, 1)
+    if size > MAX_DATA_BYTES:
+        raise format_error("invalid NPY header: 'shape' is too large")
+
+
 def _check_data_size(member, nbytes: int):
     remaining = member.remaining()
     if remaining < nbytes:
@@ -409,6 +443,7 @@ def read_array(member, copy: bool = True) -> np.ndarray:
     dtype = _data_dtype(descr)
     nbytes = _count(shape) * dtype.itemsize
     _check_data_size(member, nbytes)
+    _check_shape(shape, dtype.itemsize)
 
     view = None if copy else member.view(nbytes)
     if view is not None:
@@ -451,6 +486,7 @@ def read_labels(member):
     dtype = np.dtype(types.pop())
     nbytes = count * len(names) * 4
     _check_data_size(member, nbytes)
+    _check_shape(shape, len(names) * 4)
 
     values = np.empty((count, len(names)), dtype=dtype)
     if nbytes != 0:

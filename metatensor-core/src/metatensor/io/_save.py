@@ -21,6 +21,7 @@ from .._errors import MetatensorError
 from .._labels import Labels
 from .._tensor import TensorMap
 from . import _npy
+from ._atomic import atomic_file
 from ._zip import ZipWriter
 
 
@@ -197,16 +198,11 @@ def _block_arrays(arrays: dict, prefix: str, block: TensorBlock, gradient: bool)
 
 
 def write_numpy(file, data):
-    """Write ``data`` to ``file`` (a path or a binary file object) the way
-    ``numpy.savez`` does, with ``info.json`` after the arrays."""
+    """Write ``data`` to ``file`` (a binary file object) the way ``numpy.savez``
+    does, with ``info.json`` after the arrays."""
     kind = _data_kind(data)
     if kind == "Labels":
-        array = _structured_labels(data)
-        if isinstance(file, (str, os.PathLike)):
-            with open(file, "wb") as output:
-                np.lib.format.write_array(output, array, allow_pickle=False)
-        else:
-            np.lib.format.write_array(file, array, allow_pickle=False)
+        np.lib.format.write_array(file, _structured_labels(data), allow_pickle=False)
         return
 
     arrays = {}
@@ -251,6 +247,11 @@ def save(file, data, use_numpy: bool = False):
     With ``use_numpy=True`` the archive is written by numpy and zipfile instead (as
     :py:func:`numpy.savez` does), at exactly the given path.
 
+    Files are written atomically: the data goes to a temporary file next to the
+    target, which replaces the target once complete and flushed to disk. An
+    existing file is never left truncated, even if the process is killed while
+    saving, and memory maps of it (``load(..., mmap=True)``) keep their content.
+
     :param file: a path (``str`` or :py:class:`pathlib.Path`) or a binary file
         object open for writing
     :param data: what to save
@@ -272,7 +273,8 @@ def save(file, data, use_numpy: bool = False):
         if isinstance(path, bytes):
             path = os.fsdecode(path)
         if use_numpy:
-            write_numpy(path, data)
+            with atomic_file(path) as output:
+                write_numpy(output, data)
             return
         write = native_writer(data)
         if not path.endswith(".mts"):
@@ -282,7 +284,7 @@ def save(file, data, use_numpy: bool = False):
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
-        with open(path, "wb") as output:
+        with atomic_file(path) as output:
             write(output.write)
     elif hasattr(file, "write"):
         if use_numpy:

@@ -1,6 +1,11 @@
 """Minimal ZIP archives: a writer reproducing metatensor's native writer byte for
 byte, and a reader for any archive with STORED or DEFLATE members.
 
+The reader trusts no size field: STORED members must lie inside the archive, and
+DEFLATE members are inflated to exactly their declared size, which can be at most
+:py:data:`MAX_DEFLATE_RATIO` times their compressed size, and all of them together
+at most this many times the archive size (which stops decompression bombs).
+
 The native writer (upstream uses the Rust ``zip`` crate) produces:
 
 * local headers with version-needed 20, flags 0, method STORED, DOS time ``0x0000``
@@ -51,6 +56,12 @@ _ZIP64_LOCATOR = struct.Struct("<IIQI")
 
 # members up to this size are read at once and checked before being parsed
 _SMALL_MEMBER = 1 << 16
+
+#: DEFLATE produces at most 258 bytes for 2 bits of input (one length and one
+#: distance code), so a member can not inflate to more than this many times its
+#: compressed size, and the members of an archive whose data do not overlap to more
+#: than this many times the archive size
+MAX_DEFLATE_RATIO = 1032
 
 
 def _encode_name(name: str):
@@ -250,14 +261,74 @@ class _Entry:
     __slots__ = ("name", "flags", "method", "crc", "compressed_size", "size", "offset")
 
 
+def check_inflation(name: str, size: int, compressed_size: int):
+    """Refuse a DEFLATE member declaring more inflated bytes than its compressed
+    data can produce"""
+    if size > MAX_DEFLATE_RATIO * compressed_size:
+        raise format_error(
+            f"'{name}' declares {size} bytes once inflated from {compressed_size} "
+            f"compressed bytes, more than DEFLATE can produce: the archive is "
+            "corrupted (or a decompression bomb)"
+        )
+
+
+class InflationBudget:
+    """Total size of the DEFLATE members inflated from one archive, at most
+    :py:data:`MAX_DEFLATE_RATIO` times the archive size (more means that the data
+    of several members overlap, as in decompression bombs)"""
+
+    def __init__(self, archive_size: int):
+        self._left = MAX_DEFLATE_RATIO * archive_size
+
+    def take(self, name: str, size: int):
+        if size > self._left:
+            raise format_error(
+                f"inflating '{name}' would make the compressed members of this "
+                f"archive larger than {MAX_DEFLATE_RATIO} times the archive size, "
+                "which non-overlapping members can not do: the archive is corrupted "
+                "(or a decompression bomb)"
+            )
+        self._left -= size
+
+
+def _inflate(source, entry: _Entry, start: int, budget: InflationBudget) -> bytes:
+    """The inflated data of a DEFLATE member, never more than its declared size
+    (plus one byte, to detect longer data)"""
+    check_inflation(entry.name, entry.size, entry.compressed_size)
+    budget.take(entry.name, entry.size)
+    compressed = source.read_at(start, entry.compressed_size)
+    decompressor = zlib.decompressobj(-15)
+    try:
+        # a limit of 0 would mean "no limit" to zlib
+        data = decompressor.decompress(compressed, entry.size + 1)
+    except zlib.error as e:
+        raise format_error(
+            f"invalid compressed data for '{entry.name}' in archive: {e}"
+        ) from e
+    if len(data) != entry.size or not decompressor.eof:
+        raise format_error(
+            f"invalid compressed data for '{entry.name}' in archive: it does not "
+            f"inflate to the {entry.size} bytes declared in the central directory"
+        )
+    return data
+
+
 class MemberReader:
     """Sequential reads of one member, checking its CRC32 when it was fully read.
 
     Small and compressed members are read (and checked) at once; large STORED
-    members are streamed into the caller's memory with ``readinto``.
+    members are streamed into the caller's memory with ``readinto``. DEFLATE
+    members are inflated to their declared size within ``budget``.
     """
 
-    def __init__(self, source, entry: _Entry, start: int, verify: bool):
+    def __init__(
+        self,
+        source,
+        entry: _Entry,
+        start: int,
+        verify: bool,
+        budget: InflationBudget,
+    ):
         self.name = entry.name
         self._size = entry.size
         self._expected_crc = entry.crc
@@ -266,19 +337,7 @@ class MemberReader:
         self._crc = 0
 
         if entry.method == 8:
-            compressed = source.read_at(start, entry.compressed_size)
-            try:
-                decompressor = zlib.decompressobj(-15)
-                data = decompressor.decompress(compressed, entry.size)
-            except zlib.error as e:
-                raise format_error(
-                    f"invalid compressed data for '{entry.name}' in archive: {e}"
-                ) from e
-            if len(data) != entry.size or not decompressor.eof:
-                raise format_error(
-                    f"invalid compressed data for '{entry.name}' in archive: "
-                    f"expected {entry.size} bytes"
-                )
+            data = _inflate(source, entry, start, budget)
             self._source = BufferSource(data)
             self._start = 0
             self._check_all(data)
@@ -369,6 +428,7 @@ class ZipReader:
         self._source = source
         self._verify = verify
         self._entries = {}
+        self._budget = InflationBudget(source.size)
         self._read_directory()
 
     def _find_end_record(self):
@@ -438,7 +498,10 @@ class ZipReader:
             entry.size = fields[9]
             entry.offset = _zip64_values(extra, entry, fields[16])
             if entry.flags & _UTF8_FLAG or raw_name.isascii():
-                entry.name = raw_name.decode("utf8", errors="replace")
+                try:
+                    entry.name = raw_name.decode("utf8")
+                except UnicodeDecodeError:
+                    raise format_error("invalid UTF-8 member name in archive") from None
             else:
                 entry.name = raw_name.decode("cp437")
             self._entries[entry.name] = entry
@@ -475,7 +538,7 @@ class ZipReader:
             raise format_error(
                 f"invalid archive: the data of '{name}' extends beyond its end"
             )
-        return MemberReader(self._source, entry, start, self._verify)
+        return MemberReader(self._source, entry, start, self._verify, self._budget)
 
     def read(self, name: str) -> bytes:
         """The full (checked) content of member ``name``"""
@@ -494,4 +557,4 @@ def whole_source(source) -> MemberReader:
     entry.crc = 0
     entry.size = entry.compressed_size = source.size
     entry.offset = 0
-    return MemberReader(source, entry, 0, verify=False)
+    return MemberReader(source, entry, 0, False, InflationBudget(source.size))
