@@ -42,12 +42,6 @@ import ase.io
 import numpy as np
 import torch
 
-from metatomic.torch import (
-    AtomisticModel,
-    ModelCapabilities,
-    ModelMetadata,
-    ModelOutput,
-)
 from metatomic_ase import MetatomicCalculator
 
 parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
@@ -77,23 +71,10 @@ if args.model is not None:
     model_path = args.model
 else:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from model import AlloyPotential
+    from model import export_untrained
 
-    model = AlloyPotential([29, 79], cutoff=5.0).eval()
-    capabilities = ModelCapabilities(
-        outputs={"energy": ModelOutput(unit="eV", sample_kind="atom")},
-        atomic_types=[29, 79],
-        interaction_range=5.0,
-        length_unit="angstrom",
-        supported_devices=["cpu"],
-        dtype="float64",
-    )
-    metadata = ModelMetadata(
-        name="untrained Cu/Au potential",
-        description="the architecture of end_to_end.py, with random weights",
-    )
     model_path = os.path.join(args.output_dir, "untrained-cu-au-model.pt")
-    AtomisticModel(model, metadata, capabilities).save(model_path)
+    export_untrained(model_path)
     print(f"exported an untrained model to {model_path}")
 
 # %%

@@ -24,7 +24,14 @@ import torch
 import metatensor.torch as mts
 from metatensor.torch import Labels, TensorBlock, TensorMap
 from metatensor.torch.learn import nn
-from metatomic.torch import ModelOutput, NeighborListOptions, System
+from metatomic.torch import (
+    AtomisticModel,
+    ModelCapabilities,
+    ModelMetadata,
+    ModelOutput,
+    NeighborListOptions,
+    System,
+)
 
 
 class RadialFeatures(nn.Module):
@@ -289,3 +296,23 @@ class AlloyPotential(nn.Module):
             return {"energy": per_atom}
         # one energy per system: sum the atomic energies of each system
         return {"energy": mts.sum_over_samples(per_atom, "atom")}
+
+
+def export_untrained(path: str):
+    """Export :py:class:`AlloyPotential` with random weights (seed 0) to ``path``,
+    for the examples and benchmarks that only need a model file"""
+    capabilities = ModelCapabilities(
+        outputs={"energy": ModelOutput(unit="eV", sample_kind="atom")},
+        atomic_types=[29, 79],
+        interaction_range=5.0,
+        length_unit="angstrom",
+        supported_devices=["cpu"],
+        dtype="float64",
+    )
+    metadata = ModelMetadata(
+        name="untrained Cu/Au potential",
+        description="the architecture of end_to_end.py, with random weights",
+    )
+    torch.manual_seed(0)
+    model = AlloyPotential([29, 79], cutoff=5.0).eval()
+    AtomisticModel(model, metadata, capabilities).save(str(path))

@@ -46,12 +46,6 @@ import numpy as np
 import torch
 from ase.md.verlet import VelocityVerlet
 
-from metatomic.torch import (
-    AtomisticModel,
-    ModelCapabilities,
-    ModelMetadata,
-    ModelOutput,
-)
 from metatomic_ase import MetatomicCalculator
 
 try:  # ASE >= 3.29
@@ -73,20 +67,9 @@ TIMEOUT = 600  # s, for each i-PI run
 
 def export_model(path):
     """Export the untrained Cu/Au potential of the examples to ``path``"""
-    from model import AlloyPotential
+    from model import export_untrained
 
-    capabilities = ModelCapabilities(
-        outputs={"energy": ModelOutput(unit="eV", sample_kind="atom")},
-        atomic_types=[29, 79],
-        interaction_range=5.0,
-        length_unit="angstrom",
-        supported_devices=["cpu"],
-        dtype="float64",
-    )
-    metadata = ModelMetadata(name="untrained Cu/Au potential (benchmark)")
-    torch.manual_seed(0)
-    model = AlloyPotential([29, 79], cutoff=5.0).eval()
-    AtomisticModel(model, metadata, capabilities).save(str(path))
+    export_untrained(path)
 
 
 def alloy(repeat):

@@ -39,14 +39,7 @@ import time
 import ase.build
 import ase.io
 import numpy as np
-import torch
 
-from metatomic.torch import (
-    AtomisticModel,
-    ModelCapabilities,
-    ModelMetadata,
-    ModelOutput,
-)
 from metatomic_ase import MetatomicCalculator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -79,23 +72,9 @@ if args.model is not None:
     shutil.copyfile(args.model, model_path)
 else:
     sys.path.insert(0, os.path.dirname(HERE))
-    from model import AlloyPotential
+    from model import export_untrained
 
-    capabilities = ModelCapabilities(
-        outputs={"energy": ModelOutput(unit="eV", sample_kind="atom")},
-        atomic_types=[29, 79],
-        interaction_range=5.0,
-        length_unit="angstrom",
-        supported_devices=["cpu"],
-        dtype="float64",
-    )
-    metadata = ModelMetadata(
-        name="untrained Cu/Au potential",
-        description="the architecture of end_to_end.py, with random weights",
-    )
-    torch.manual_seed(0)
-    model = AlloyPotential([29, 79], cutoff=5.0).eval()
-    AtomisticModel(model, metadata, capabilities).save(model_path)
+    export_untrained(model_path)
     print(f"exported an untrained model to {model_path}")
 
 # %%
