@@ -147,25 +147,6 @@ def test_argument_type_messages():
     assert metatensor.pow(tensor, np.int64(2)).block().values[1, 1] == 9.0
 
 
-@requires_torch
-def test_core_operations_warn_about_torch_objects():
-    import metatensor.torch
-
-    tensor = metatensor.torch.TensorMap(
-        metatensor.torch.Labels.range("key", 1),
-        [metatensor.torch.block_from_array(__import__("torch").zeros((2, 2)))],
-    )
-    message = (
-        "you should use the operation from `metatensor.torch` as well, e.g. "
-        r"`metatensor.torch.add\(...\)` instead of `metatensor.add\(...\)`"
-    )
-    with pytest.warns(UserWarning, match=message):
-        with pytest.raises(TypeError, match="`A` must be a metatensor TensorMap"):
-            metatensor.add(tensor, 1.0)
-    # the torch operations themselves do not warn
-    assert metatensor.torch.add(tensor, 1.0).block().values.sum() == 4.0
-
-
 def test_requested_gradient_messages():
     tensor = _tensor()
     for function in ["empty_like", "zeros_like", "ones_like", "random_uniform_like"]:
