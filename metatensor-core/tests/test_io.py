@@ -470,7 +470,8 @@ def test_buffers():
     ):
         metatensor.io.save(42, tensor)
     with pytest.raises(
-        TypeError, match="`data` must be a Labels, a TensorBlock or a TensorMap"
+        TypeError,
+        match="`data` must be one of 'Labels', 'TensorBlock' or 'TensorMap', not <class 'numpy.ndarray'>",
     ):
         metatensor.io.save_buffer(np.zeros(3))
 

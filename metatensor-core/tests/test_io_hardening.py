@@ -352,7 +352,8 @@ def test_member_names_in_messages():
         (
             "blocks/1/samples.npy",
             labels_member(["system", "atom"], [[0, 0], [0, 0]]),
-            "in 'blocks/1/samples.npy': can not have the same label entry",
+            "in 'blocks/1/samples.npy': invalid parameter: can not have the same "
+            "label entry",
         ),
         (
             "blocks/0/components/0.npy",

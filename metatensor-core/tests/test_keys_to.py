@@ -278,7 +278,8 @@ def test_components_to_properties_several():
             column = new.properties.position((b, p))
             assert np.array_equal(new.values[:, :, column], values[:, :, b, p])
 
-    result = tensor.components_to_properties(["b", "a"])
+    # moved one after the other, each placed first among the properties
+    result = tensor.components_to_properties(["a", "b"])
     new = result.block()
     assert new.properties.names == ["b", "a", "p"]
     for a in range(2):

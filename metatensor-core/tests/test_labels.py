@@ -88,7 +88,7 @@ def test_valid_names():
 def test_name_errors():
     with pytest.raises(MetatensorError, match="got 'a' multiple times"):
         Labels(["a", "b", "a"], np.array([[0, 0, 0]]))
-    with pytest.raises(TypeError, match="names must be strings, got 3"):
+    with pytest.raises(TypeError, match="names must be strings, got <class 'int'>"):
         Labels(["a", 3], np.array([[0, 0]]))
     with pytest.raises(TypeError, match="must be a string or a list of strings"):
         Labels(3, np.array([[0]]))
@@ -153,7 +153,7 @@ def test_entries():
         labels[3]
     with pytest.raises(ValueError, match="'foo' not found in the dimensions"):
         entry["foo"]
-    with pytest.raises(TypeError, match="indexed by int or str"):
+    with pytest.raises(TypeError, match="can only index LabelsEntry with str or int"):
         entry[1.5]
 
 
@@ -178,9 +178,13 @@ def test_iteration():
 
 
 def test_getitem_errors():
-    with pytest.raises(TypeError, match="can only be indexed by int"):
+    with pytest.raises(
+        TypeError, match="can only be indexed by a single string or integer"
+    ):
         example()[["system"]]
-    with pytest.raises(TypeError, match="can only be indexed by int"):
+    with pytest.raises(
+        TypeError, match="can only be indexed by a single string or integer"
+    ):
         example()[1.2]
 
 
@@ -365,13 +369,15 @@ def test_append_insert():
     assert inserted.names == ["new", "system", "atom"]
     assert inserted.values.tolist()[0] == [7, 0, 1]
 
-    with pytest.raises(MetatensorError, match="must be a 1-D array of 3 entries"):
+    with pytest.raises(
+        ValueError, match="contains 2 entries, but the Labels contains 3"
+    ):
         labels.append("new", np.array([1, 2]))
-    with pytest.raises(TypeError, match="must be a 1-D array"):
+    with pytest.raises(ValueError, match="`values` must be a numpy ndarray"):
         labels.append("new", [1, 2, 3])
     with pytest.raises(MetatensorError, match="got 'atom' multiple times"):
         labels.append("atom", np.array([1, 2, 3]))
-    with pytest.raises(IndexError, match="can not insert a dimension at index 5"):
+    with pytest.raises(IndexError, match="index 5 is out of bounds"):
         labels.insert(5, "new", np.array([1, 2, 3]))
 
 
@@ -433,9 +439,10 @@ def test_pickle(protocol):
 
 def test_print():
     labels = Labels(["system", "atom"], np.array([[0, 1], [0, 10], [200, 3]]))
-    assert labels.print(-1) == "system  atom\n     0     1\n     0    10\n   200     3"
+    # values centered under the names, as upstream
+    assert labels.print(-1) == " system  atom\n   0      1\n   0      10\n  200     3"
     assert repr(labels) == (
-        "Labels(\n    system  atom\n         0     1\n         0    10\n       200     3\n)"
+        "Labels\n    system  atom\n      0      1\n      0      10\n     200     3"
     )
     many = Labels.range("n", 100)
     text = many.print(4)

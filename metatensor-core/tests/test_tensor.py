@@ -99,11 +99,13 @@ def test_views_are_copied():
 
 def test_construction_errors():
     block = make_block(0, 2, [0])
-    with pytest.raises(TypeError, match="`keys` must be Labels"):
+    with pytest.raises(TypeError, match="`keys` must be metatensor Labels"):
         TensorMap(np.array([[0]]), [block])
     with pytest.raises(MetatensorError, match="got 1 blocks and 2 keys"):
         TensorMap(Labels.range("k", 2), [block])
-    with pytest.raises(TypeError, match="`blocks` must contain TensorBlock"):
+    with pytest.raises(
+        TypeError, match="`blocks` elements must be metatensor TensorBlock"
+    ):
         TensorMap(Labels.single(), [np.zeros(2)])
     with pytest.raises(MetatensorError, match="the same block can not be used twice"):
         TensorMap(Labels.range("k", 2), [block, block])
@@ -119,7 +121,7 @@ def test_construction_errors():
             Labels.range("k", 2), [make_block(0, 2, [0]), make_block(0, 2, [0], False)]
         )
 
-    with pytest.raises(MetatensorError, match="at least 'float64' and 'float32'"):
+    with pytest.raises(MetatensorError, match="at least 'f64' and 'f32'"):
         TensorMap(
             Labels.range("k", 2),
             [make_block(0, 2, [0]), make_block(0, 2, [0], dtype=np.float32)],
@@ -238,7 +240,7 @@ def test_to_torch():
         make_block(0, 2, [0], False),
         make_block(1, 2, [0], False).to(arrays="torch"),
     ]
-    with pytest.raises(TypeError, match="different array types"):
+    with pytest.raises(MetatensorError, match="different origins"):
         TensorMap(Labels.range("k", 2), blocks)
 
 
@@ -262,7 +264,9 @@ def test_info():
 def test_print():
     tensor = example()
     assert str(tensor) == repr(tensor)
-    assert repr(tensor).startswith("TensorMap with 4 blocks\nkeys: center  neighbor\n")
+    assert repr(tensor).startswith(
+        "TensorMap with 4 blocks\n    keys: [center, neighbor]\n    blocks:\n"
+    )
     keys = Labels(["k"], np.arange(20).reshape(-1, 1))
     blocks = [make_block(i, 1, [0], False) for i in range(20)]
     big = TensorMap(keys, blocks)

@@ -180,29 +180,33 @@ def shape_and_length(labels: Labels):
         (
             ["a", "b"],
             torch.zeros((2, 0), dtype=torch.int32),
-            ("ValueError", "Labels values have 0 columns but there are 2 names"),
+            (
+                "ValueError",
+                "invalid Labels: the names must have an entry for each column of "
+                "the array: the values have 0 columns but there are 2 names",
+            ),
         ),
         (
             [],
             torch.zeros((3,), dtype=torch.int32),
-            ("ValueError", "Labels values must be a 2-D array, got 1 dimensions"),
+            ("ValueError", "Labels values must be a 2D Tensor, got 1 dimensions"),
         ),
         (
             ["a"],
             torch.zeros((2, 1)),
             (
-                "TypeError",
-                "Labels values must be convertible to integers, got dtype "
-                "torch.float32",
+                "ValueError",
+                "Labels values must be a Tensor of 32-bit integers (or of another "
+                "integer type, converted to int32), got torch.float32",
             ),
         ),
         (
             ["a"],
             torch.zeros((2, 1), dtype=torch.complex128),
             (
-                "TypeError",
-                "Labels values must be convertible to integers, got dtype "
-                "torch.complex128",
+                "ValueError",
+                "Labels values must be a Tensor of 32-bit integers (or of another "
+                "integer type, converted to int32), got torch.complex128",
             ),
         ),
         (

@@ -209,18 +209,21 @@ def test_to_positional_arguments():
 def test_selection_errors():
     tensor = tensor_map()
     with pytest.raises(
-        ValueError, match=r"couldn't find any block matching \(key_a=5\)"
+        ValueError, match=r"could not find blocks matching the selection \(key_a=5\)"
     ):
         tensor.block(key_a=5)
     with pytest.raises(
         ValueError,
-        match=r"more than one block matched \(key_b=0\), use `TensorMap.blocks`",
+        match=r"got more than one matching block for \(key_b=0\), use the `blocks`",
     ):
         tensor.block(key_b=0)
-    with pytest.raises(ValueError, match="there are no blocks in this TensorMap"):
+    with pytest.raises(ValueError, match="more than one block in this TensorMap"):
+        tensor.block()
+    with pytest.raises(ValueError, match="there is no block in this TensorMap"):
         TensorMap(Labels.empty(["k"]), []).block()
     with pytest.raises(
-        IndexError, match="block index 5 is out of bounds for a TensorMap with 3 blocks"
+        IndexError,
+        match="block index out of bounds: we have 3 blocks but the index is 5",
     ):
         tensor.block(5)
     with pytest.raises(
@@ -233,7 +236,8 @@ def test_selection_errors():
     ):
         tensor.block({"key_a": 0}, key_b=1)
     with pytest.raises(
-        TypeError, match="block selection must be an int, Labels, LabelsEntry or a dict"
+        TypeError,
+        match="expected argument to be int, Dict\\[str, int\\], Labels, or LabelsEntry",
     ):
         tensor.block("key_a")
 
@@ -241,7 +245,8 @@ def test_selection_errors():
         return tensor.block(selection)
 
     with pytest.raises(
-        torch.jit.Error, match=r"couldn't find any block matching \(key_a=5\)"
+        torch.jit.Error,
+        match=r"could not find blocks matching the selection \(key_a=5\)",
     ):
         script(select)(tensor, {"key_a": 5})
 
@@ -254,7 +259,7 @@ def test_constructor_errors():
     ):
         TensorMap(keys, [block(0)])
     with pytest.raises(
-        ValueError,
+        RuntimeError,
         match="got blocks with different dtypes, at least torch.float64 and torch.float32",
     ):
         TensorMap(keys, [block(0), block(1, dtype=torch.float32)])
@@ -277,7 +282,7 @@ def test_constructor_errors():
 def test_keys_to_errors():
     tensor = tensor_map()
     with pytest.raises(
-        ValueError, match="'missing' in `keys_to_move` is not part of the keys"
+        RuntimeError, match="'missing' in `keys_to_move` is not part of the keys"
     ):
         tensor.keys_to_samples("missing")
 

@@ -26,9 +26,15 @@ class _BlockData:
         self.gradients = gradients
 
 
+class _ValuesAssignmentError(AttributeError, ValueError):
+    """Raised by ``block.values = ...``: upstream raised AttributeError, then
+    ValueError"""
+
+
 def _check_labels(labels, what: str):
+    """``what`` names the argument in the message (``"`samples`"``)"""
     if not isinstance(labels, Labels):
-        raise TypeError(f"`{what}` must be Labels, got {type(labels).__name__}")
+        raise TypeError(f"{what} must be metatensor Labels, not {type(labels)}")
 
 
 def _validate(values, samples, components, properties) -> tuple:
@@ -39,14 +45,14 @@ def _validate(values, samples, components, properties) -> tuple:
             "`values` must be a numpy ndarray or a torch Tensor, "
             f"got {type(values).__module__}.{type(values).__name__}"
         )
-    _check_labels(samples, "samples")
-    _check_labels(properties, "properties")
+    _check_labels(samples, "`samples`")
+    _check_labels(properties, "`properties`")
     if isinstance(components, Labels):
         raise TypeError("`components` must be a list of Labels, got a single Labels")
     components = tuple(components)
     names = set()
     for component in components:
-        _check_labels(component, "components")
+        _check_labels(component, "`components` elements")
         if len(component._names) != 1:
             raise MetatensorError(
                 "component labels must have a single dimension, got "
@@ -85,9 +91,14 @@ def _validate(values, samples, components, properties) -> tuple:
     device = _dispatch.device(values)
     for labels in (samples, properties, *components):
         if not _dispatch.same_device(labels.device, device):
+            if labels is samples:
+                what = "samples"
+            else:
+                what = "properties" if labels is properties else "components"
             raise MetatensorError(
-                f"all labels must be on the same device as the values ({device}), "
-                f"got labels on {labels.device}"
+                f"invalid parameter: invalid block: values and {what} must be on the "
+                f"same device, got '{_dispatch.device_name(device)}' and "
+                f"'{_dispatch.device_name(labels.device)}'"
             )
     return components
 
@@ -157,6 +168,14 @@ class TensorBlock:
     def values(self):
         """The array of values"""
         return self._get().values
+
+    @values.setter
+    def values(self, new_values):
+        raise _ValuesAssignmentError(
+            "Direct assignment to `values` is not possible. Please use "
+            "block.values[:] = new_values instead. To change the shape, create a "
+            "new TensorBlock"
+        )
 
     @property
     def samples(self) -> Labels:
@@ -280,7 +299,7 @@ class TensorBlock:
         """A new block with values and gradients converted to another ``dtype``,
         ``device`` or backend (``arrays`` is ``"numpy"`` or ``"torch"``); labels move
         with them. Positional arguments can be a dtype or a device."""
-        dtype, device = _parse_to_args(args, dtype, device)
+        dtype, device = _parse_to_args(args, dtype, device, "TensorBlock.to")
         data = _convert_data(self._get(), dtype, device, arrays, non_blocking)
         return TensorBlock._wrap(data)
 
@@ -330,6 +349,11 @@ class TensorBlock:
         data = self._data
         if data is None:
             return "TensorBlock (moved, can no longer be used)"
+        parent = self._parent
+        if isinstance(parent, TensorBlock) and parent._data is not None:
+            for parameter, gradient in parent._data.gradients.items():
+                if gradient is data:
+                    return _describe(data, f"TensorBlock gradient for '{parameter}',")
         return _describe(data, "TensorBlock")
 
     __str__ = __repr__
@@ -346,7 +370,13 @@ def _operations():
 def _check_gradient(parent: _BlockData, parameter: str, gradient: _BlockData):
     """Check that ``gradient`` fits as a gradient of ``parent``"""
     names = gradient.samples._names
-    if len(names) == 0 or names[0] != "sample":
+    if len(names) == 0:
+        raise MetatensorError(
+            "invalid parameter: gradients samples must have at least one dimension, "
+            f"named 'sample', we got none (for the gradient with respect to "
+            f"'{parameter}')"
+        )
+    if names[0] != "sample":
         raise MetatensorError(
             f"invalid gradient samples for '{parameter}': the first dimension must "
             f"be 'sample', got {list(names)}"
@@ -356,11 +386,14 @@ def _check_gradient(parent: _BlockData, parameter: str, gradient: _BlockData):
     if len(sample) != 0:
         low, high = int(sample.min()), int(sample.max())
         if low < 0 or high >= n_samples:
-            bad = low if low < 0 else high
+            if low < 0:
+                problem = f"all values should be positive, but we got {low}"
+            else:
+                problem = f"we got {high}, but the values contain {n_samples} samples"
             raise MetatensorError(
-                f"invalid value for the 'sample' dimension of the gradient samples "
-                f"for '{parameter}': we got {bad}, but the values contain "
-                f"{n_samples} samples"
+                "invalid parameter: invalid value for the 'sample' dimension in "
+                f"gradient samples: {problem} (for the gradient with respect to "
+                f"'{parameter}')"
             )
 
     n_extra = len(gradient.components) - len(parent.components)
@@ -383,24 +416,28 @@ def _check_gradient(parent: _BlockData, parameter: str, gradient: _BlockData):
         # share the parent properties, they are identical
         gradient.properties = parent.properties
 
-    if _dispatch.backend(gradient.values) != _dispatch.backend(parent.values):
-        raise TypeError(
-            f"the gradient with respect to '{parameter}' is a "
-            f"{_dispatch.backend(gradient.values)} array but the values are "
-            f"{_dispatch.backend(parent.values)}"
+    context = f" (for the gradient with respect to '{parameter}')"
+    gradient_backend = _dispatch.backend(gradient.values)
+    parent_backend = _dispatch.backend(parent.values)
+    if gradient_backend != parent_backend:
+        raise MetatensorError(
+            "invalid parameter: the gradient data has a different origin "
+            f"('python.{gradient_backend}') than the value data "
+            f"('python.{parent_backend}'){context}"
         )
     if gradient.values.dtype != parent.values.dtype:
         raise MetatensorError(
-            f"the gradient with respect to '{parameter}' has dtype "
-            f"{_dispatch.dtype_name(gradient.values.dtype)} but the values have "
-            f"{_dispatch.dtype_name(parent.values.dtype)}"
+            "invalid parameter: the gradient values have dtype "
+            f"'{_dispatch.dtype_name(gradient.values.dtype)}' but the block values "
+            f"have dtype '{_dispatch.dtype_name(parent.values.dtype)}'{context}"
         )
     gradient_device = _dispatch.device(gradient.values)
     parent_device = _dispatch.device(parent.values)
     if not _dispatch.same_device(gradient_device, parent_device):
         raise MetatensorError(
-            f"the gradient with respect to '{parameter}' is on device "
-            f"{gradient_device} but the values are on {parent_device}"
+            "invalid parameter: the gradient values are on device "
+            f"'{_dispatch.device_name(gradient_device)}' but the block values are "
+            f"on device '{_dispatch.device_name(parent_device)}'{context}"
         )
 
 
@@ -410,17 +447,35 @@ def _copy_data(data: _BlockData, deep: bool) -> _BlockData:
     return _BlockData(values, data.samples, data.components, data.properties, gradients)
 
 
-def _parse_to_args(args, dtype, device):
-    """Split the positional arguments of ``to()`` into dtype and device"""
+def _parse_to_args(args, dtype, device, where: str):
+    """Split the positional arguments of ``to()`` into dtype and device; ``where``
+    names the method in error messages (``"TensorBlock.to"``)"""
+    torch = _dispatch.torch_module()
     for arg in args:
         if _is_dtype(arg) or isinstance(arg, str) and _looks_like_dtype(arg):
             if dtype is not None:
-                raise TypeError("the dtype was given more than once to `to()`")
+                raise ValueError(f"can not give a dtype twice in `{where}`")
             dtype = arg
-        else:
+        elif (
+            isinstance(arg, str) or torch is not None and isinstance(arg, torch.device)
+        ):
             if device is not None:
-                raise TypeError("the device was given more than once to `to()`")
+                raise ValueError(f"can not give a device twice in `{where}`")
             device = arg
+        else:
+            raise TypeError(
+                f"unexpected type in `{where}`: {type(arg)}, expected a dtype or "
+                "a device"
+            )
+    if not (
+        device is None
+        or isinstance(device, str)
+        or torch is not None
+        and isinstance(device, torch.device)
+    ):
+        raise TypeError(
+            f"unexpected type in `{where}`: {type(device)}, expected a device"
+        )
     return dtype, device
 
 
@@ -468,15 +523,24 @@ def _convert_data(data: _BlockData, dtype, device, arrays, non_blocking):
     )
 
 
-def _describe(data: _BlockData, title: str, indent: str = "") -> str:
-    """Summary of a block's metadata"""
+def _describe(data: _BlockData, title: str) -> str:
+    """Summary of a block's metadata, with the shape of its gradients"""
+
+    def names(labels) -> str:
+        return "[" + ", ".join(labels) + "]"
+
     lines = [
-        title,
-        f"    samples ({len(data.samples)}): {list(data.samples._names)}",
-        "    components ("
-        + ", ".join(str(len(c)) for c in data.components)
-        + f"): {[c._names[0] for c in data.components]}",
-        f"    properties ({len(data.properties)}): {list(data.properties._names)}",
-        f"    gradients: {list(data.gradients) if data.gradients else None}",
+        f"{title} with shape {tuple(data.values.shape)}",
+        f"    samples: {names(data.samples._names)}",
+        f"    components: {names(c._names[0] for c in data.components)}",
+        f"    properties: {names(data.properties._names)}",
     ]
-    return ("\n" + indent).join(lines)
+    if data.gradients:
+        width = max(len(parameter) for parameter in data.gradients)
+        lines += ["", "    gradients:"]
+        for parameter, gradient in data.gradients.items():
+            shape = tuple(gradient.values.shape)
+            lines.append(
+                f"        {parameter.ljust(width)} => TensorBlock with shape {shape}"
+            )
+    return "\n".join(lines)

@@ -57,8 +57,32 @@ def same_device(first, second) -> bool:
 
 
 def dtype_name(dtype) -> str:
-    """Short printable name of a numpy or torch dtype (``float64``, ``int32``, ...)"""
-    return str(dtype).replace("torch.", "")
+    """Short name of a numpy or torch dtype, as upstream prints them: kind and
+    bits (``f64``, ``i32``, ``u8``, ``c128``, ``b8``)"""
+    torch = torch_module()
+    if torch is not None and isinstance(dtype, torch.dtype):
+        if dtype.is_complex:
+            kind = "c"
+        elif dtype.is_floating_point:
+            kind = "f"
+        elif dtype == torch.bool:
+            kind = "b"
+        else:
+            kind = "u" if dtype == torch.uint8 or not dtype.is_signed else "i"
+        return f"{kind}{dtype.itemsize * 8}"
+    dtype = np.dtype(dtype)
+    return f"{dtype.kind}{dtype.itemsize * 8}"
+
+
+def device_name(device) -> str:
+    """DLPack-style name of a device, as upstream prints them (``'CPU:0'``,
+    ``'CUDA:1'``, and ``'ExtDev:0'`` for devices without a DLPack type)"""
+    device = str(device)
+    kind, _, index = device.partition(":")
+    names = {"cpu": "CPU", "cuda": "CUDA", "mps": "Metal", "xpu": "OneAPI"}
+    if kind not in names:
+        return "ExtDev:0"
+    return f"{names[kind]}:{index or 0}"
 
 
 def copy(array):
@@ -105,7 +129,8 @@ def to(array, *, arrays=None, dtype=None, device=None, non_blocking=False):
     if arrays == "numpy":
         if device is not None and str(device) != "cpu":
             raise ValueError(
-                f"numpy arrays can only be on the 'cpu' device, got device={device!r}"
+                f"can not move numpy array to non-cpu device: {device}; numpy arrays "
+                "can only be on the 'cpu' device"
             )
         array = to_numpy(array)
         if dtype is not None:

@@ -382,6 +382,8 @@ def components_to_properties(tensor, dimensions):
                     f"{component_names}"
                 )
             moved.append(component_names.index(name))
+        # same as moving the dimensions one after the other, each placed first
+        moved.reverse()
         properties = _product_properties(data, moved, cache)
         blocks.append(_move_components(data, moved, 0, properties))
     return type(tensor)._unchecked(tensor.keys, blocks, tensor._info)

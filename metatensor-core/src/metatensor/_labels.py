@@ -20,7 +20,8 @@ _INT32_MAX = np.iinfo(np.int32).max
 def _validate_names(names) -> tuple:
     """Check a str or a sequence of str; return the names as a tuple"""
     if isinstance(names, str):
-        names = (names,)
+        # an empty string means no dimensions
+        names = (names,) if names else ()
     else:
         try:
             names = tuple(names)
@@ -33,10 +34,13 @@ def _validate_names(names) -> tuple:
 
     for name in names:
         if not isinstance(name, str):
-            raise TypeError(f"Labels names must be strings, got {name!r}")
+            raise TypeError(
+                f"Labels names must be strings, got {type(name)} instead: {name!r}"
+            )
         if not name.isascii() or _NAME_RE.fullmatch(name) is None:
             raise MetatensorError(
-                f"'{name}' is not a valid label name: names must contain only ASCII "
+                f"invalid parameter: '{name}' is not a valid label name: names must "
+                "contain only ASCII "
                 "letters, digits and '_', and not start with a digit"
             )
     if len(set(names)) != len(names):
@@ -229,7 +233,8 @@ class LabelsEntry:
                 ) from None
         elif not isinstance(dimension, numbers.Integral):
             raise TypeError(
-                f"LabelsEntry can only be indexed by int or str, got {dimension!r}"
+                f"can only index LabelsEntry with str or int, got {type(dimension)}: "
+                f"{dimension!r}"
             )
         return int(self._values[dimension])
 
@@ -430,9 +435,9 @@ class Labels:
                 self._check_values()
             return LabelsEntry._unchecked(self._names, self._values[index])
         raise TypeError(
-            f"Labels can only be indexed by int (entries) or str (columns), "
-            f"got {type(index).__name__}; use `Labels.column` or `Labels.select` "
-            "for other selections"
+            "Labels can only be indexed by a single string or integer, got "
+            f"{type(index)}; use `Labels.column` or `Labels.select` for other "
+            "selections"
         )
 
     def __iter__(self):
@@ -626,7 +631,8 @@ class Labels:
             for name in names:
                 if name not in self._names:
                     raise MetatensorError(
-                        f"'{name}' in selection is not part of these Labels, "
+                        f"invalid parameter: '{name}' in selection is not part of "
+                        "these Labels, "
                         f"expected a subset of {list(self._names)}"
                     )
                 columns.append(self._names.index(name))
@@ -646,14 +652,20 @@ class Labels:
         if _dispatch.is_torch(values):
             values = values.detach().cpu().numpy()
         if not isinstance(values, np.ndarray):
-            raise TypeError(
-                f"the values of the new dimension must be a 1-D array, "
-                f"got {type(values).__name__}"
+            raise ValueError(
+                f"`values` must be a numpy ndarray, got {type(values).__name__} for "
+                f"the new dimension '{name}'"
             )
-        if values.ndim != 1 or values.shape[0] != len(self):
+        expected = (
+            f"the values of the new dimension '{name}' must be a 1-D array of "
+            f"{len(self)} entries, got shape {values.shape}"
+        )
+        if values.ndim != 1:
+            raise MetatensorError(f"`values` must be a 1D array: {expected}")
+        if values.shape[0] != len(self):
             raise MetatensorError(
-                f"the values of the new dimension '{name}' must be a 1-D array of "
-                f"{len(self)} entries, got shape {values.shape}"
+                f"the new `values` contains {values.shape[0]} entries, but the Labels "
+                f"contains {len(self)}: {expected}"
             )
         return _int32_values(values.reshape(-1, 1), 1)[:, 0]
 
@@ -665,8 +677,8 @@ class Labels:
         self._check_values()
         if index < 0 or index > len(self._names):
             raise IndexError(
-                f"can not insert a dimension at index {index}, these Labels have "
-                f"{len(self._names)} dimensions"
+                f"index {index} is out of bounds: can not insert a dimension at index "
+                f"{index}, these Labels have {len(self._names)} dimensions"
             )
         names = list(self._names)
         names.insert(index, name)
@@ -682,8 +694,13 @@ class Labels:
     def permute(self, dimensions_indexes) -> "Labels":
         """New Labels with the dimensions reordered: dimension ``i`` of the result
         is dimension ``dimensions_indexes[i]`` of ``self``"""
-        order = list(dimensions_indexes)
-        if sorted(order) != list(range(len(self._names))):
+        n = len(self._names)
+        # negative indices count from the end
+        order = [
+            i + n if isinstance(i, numbers.Integral) and i < 0 else i
+            for i in dimensions_indexes
+        ]
+        if sorted(order) != list(range(n)):
             raise ValueError(
                 f"`dimensions_indexes` must be a permutation of "
                 f"0..{len(self._names) - 1}, got {order}"
@@ -733,7 +750,7 @@ class Labels:
             if _is_dtype(arg):
                 raise TypeError("Labels values are always int32, `dtype` can't be set")
             if device is not None:
-                raise TypeError("the device was given more than once to Labels.to")
+                raise ValueError("can not give a device twice in `Labels.to`")
             device = arg
         if arrays is None and device is None:
             return self
@@ -802,10 +819,10 @@ class Labels:
         return _format_table(self._names, self._array, max_entries, indent)
 
     def __repr__(self) -> str:
-        return f"Labels(\n    {self.print(-1, indent=4)}\n)"
+        return f"Labels\n   {self.print(-1, indent=3)}"
 
     def __str__(self) -> str:
-        return f"Labels(\n    {self.print(4, indent=4)}\n)"
+        return f"Labels\n   {self.print(4, indent=3)}"
 
     def _repr_html_(self) -> str:
         header = "".join(f"<th>{name}</th>" for name in self._names)
@@ -836,29 +853,35 @@ def _reduce_with_buffer(loader, buffer: memoryview, protocol: int):
 
 
 def _format_table(names: tuple, array: np.ndarray, max_entries: int, indent: int):
-    """Columns of ``array`` right-aligned under ``names``; if there are more than
-    ``max_entries`` rows, the middle ones are replaced by ``...``"""
+    """Columns of ``array`` centered under ``names`` (the first line is not
+    indented); if there are more than ``max_entries`` rows, the middle ones are
+    replaced by ``...``"""
     n = array.shape[0]
     if max_entries < 0 or n <= max_entries:
         rows = array.tolist()
         skip_at = None
     else:
-        head = max(max_entries // 2, 1)
-        tail = max(max_entries - head, 0)
-        rows = array[:head].tolist() + (array[n - tail :].tolist() if tail else [])
-        skip_at = head
+        skip_at = (max_entries + 1) // 2
+        tail = max_entries // 2
+        rows = array[:skip_at].tolist() + (array[n - tail :].tolist() if tail else [])
 
     widths = [len(name) for name in names]
     for row in rows:
         for i, value in enumerate(row):
             widths[i] = max(widths[i], len(str(value)))
+    widths = [w + 2 for w in widths]
 
-    separator = "\n" + " " * indent
-    lines = ["  ".join(name.rjust(w) for name, w in zip(names, widths))]
+    lines = ["".join(_center(name, w) for name, w in zip(names, widths)).rstrip()]
     for i, row in enumerate(rows):
         if i == skip_at:
-            lines.append("...".rjust(widths[0]) if widths else "...")
-        lines.append("  ".join(str(v).rjust(w) for v, w in zip(row, widths)))
+            lines.append(_center("...", sum(widths)).rstrip())
+        lines.append("".join(_center(str(v), w) for v, w in zip(row, widths)).rstrip())
     if skip_at is not None and skip_at == len(rows):
-        lines.append("...")
-    return separator.join(lines)
+        lines.append(_center("...", sum(widths)).rstrip())
+    return ("\n" + " " * indent).join(lines)
+
+
+def _center(text: str, width: int) -> str:
+    """``text`` centered in ``width`` characters, the extra space going right"""
+    left = (width - len(text)) // 2
+    return " " * left + text + " " * (width - len(text) - left)

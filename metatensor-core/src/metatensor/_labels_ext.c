@@ -527,7 +527,7 @@ static PyObject *LabelsIndex_new(PyTypeObject *type, PyObject *args, PyObject *k
             goto error;
         }
         PyErr_Format(state->error,
-                     "can not have the same label entry multiple times: %R is already present",
+                     "invalid parameter: can not have the same label entry multiple times: %R is already present",
                      row);
         goto error;
     }

@@ -150,7 +150,8 @@ class LabelsIndex:
             for i, row in enumerate(rows):
                 if positions[row] != i:
                     raise MetatensorError(
-                        "can not have the same label entry multiple times: "
+                        "invalid parameter: can not have the same label entry "
+                        "multiple times: "
                         f"{list(row)} is already present"
                     )
         self._values = values

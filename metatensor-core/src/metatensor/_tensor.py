@@ -14,7 +14,7 @@ from ._block import (
     _parse_to_args,
 )
 from ._errors import MetatensorError
-from ._labels import Labels, LabelsEntry, _format_table, _reduce_with_buffer
+from ._labels import Labels, LabelsEntry, _reduce_with_buffer
 
 
 def _check_same_structure(first: _BlockData, block: _BlockData, where: str):
@@ -74,7 +74,7 @@ class TensorMap:
 
     def __init__(self, keys: Labels, blocks):
         if not isinstance(keys, Labels):
-            raise TypeError(f"`keys` must be Labels, got {type(keys).__name__}")
+            raise TypeError(f"`keys` must be metatensor Labels, not {type(keys)}")
         blocks = list(blocks)
         if len(blocks) != len(keys):
             raise MetatensorError(
@@ -86,8 +86,8 @@ class TensorMap:
         for i, block in enumerate(blocks):
             if not isinstance(block, TensorBlock):
                 raise TypeError(
-                    f"`blocks` must contain TensorBlock, got {type(block).__name__} "
-                    f"at index {i}"
+                    "`blocks` elements must be metatensor TensorBlock, not "
+                    f"{type(block)} (at index {i})"
                 )
             datas.append(block._get())
         if len(set(map(id, datas))) != len(datas):
@@ -242,17 +242,18 @@ class TensorMap:
             raise ValueError(
                 "more than one block matched "
                 f"{self._describe_selection(selection, kwargs)}, use `TensorMap.blocks` "
-                "if you want to get all of them"
+                "to get all of them"
             )
         return TensorBlock._wrap(self._blocks[matching[0]], parent=self)
 
     def blocks(self, selection=None, **kwargs) -> list:
         """All blocks matching ``selection`` (see :py:meth:`block`), as views; all the
-        blocks when there is no selection. Raises if a selection matches nothing."""
+        blocks when there is no selection. Raises if a selection matches nothing,
+        unless this TensorMap has no blocks at all."""
         if isinstance(selection, numbers.Integral) and not isinstance(selection, bool):
             return [self.block_by_id(selection)]
         matching = self._selected(selection, kwargs)
-        if len(matching) == 0 and (selection is not None or kwargs):
+        if len(matching) == 0 and self._blocks and (selection is not None or kwargs):
             raise ValueError(
                 "couldn't find any block matching "
                 f"{self._describe_selection(selection, kwargs)}"
@@ -287,7 +288,8 @@ class TensorMap:
 
     def components_to_properties(self, dimensions) -> "TensorMap":
         """Move the component dimensions ``dimensions`` (a str or list of str) to
-        the properties; their names are prepended to the property names"""
+        the properties, one after the other: each moved dimension becomes the first
+        property dimension, so ``["a", "b"]`` gives properties ``["b", "a", ...]``"""
         return _keys_to.components_to_properties(self, dimensions)
 
     # ============================================================================ #
@@ -309,7 +311,7 @@ class TensorMap:
         """A new map with every block (and the keys) converted to another ``dtype``,
         ``device`` or backend (``arrays`` is ``"numpy"`` or ``"torch"``); positional
         arguments can be a dtype or a device. The info is kept."""
-        dtype, device = _parse_to_args(args, dtype, device)
+        dtype, device = _parse_to_args(args, dtype, device, "TensorMap.to")
         blocks = [
             _convert_data(data, dtype, device, arrays, non_blocking)
             for data in self._blocks
@@ -381,11 +383,28 @@ class TensorMap:
     # printing
 
     def print(self, max_keys: int) -> str:
-        """Text summary listing at most ``max_keys`` keys (all if negative)"""
+        """Text summary listing the shape of the blocks for at most ``max_keys``
+        keys (all if negative)"""
         n = len(self._blocks)
-        title = f"TensorMap with {n} block{'' if n == 1 else 's'}"
-        keys = _format_table(self._keys._names, self._keys._array, max_keys, 6)
-        return f"{title}\nkeys: {keys}"
+        shown = n if max_keys < 0 else min(n, max_keys)
+        keys = self._keys._array
+        widths = [0] * keys.shape[1]
+        if n:
+            low, high = keys.min(axis=0).tolist(), keys.max(axis=0).tolist()
+            widths = [max(len(str(a)), len(str(b))) for a, b in zip(low, high)]
+        lines = [
+            f"TensorMap with {n} block{'' if n == 1 else 's'}",
+            "    keys: [" + ", ".join(self._keys._names) + "]",
+            "    blocks:",
+        ]
+        for key, block in zip(keys[:shown].tolist(), self._blocks[:shown]):
+            values = "  ".join(str(v).rjust(w) for v, w in zip(key, widths))
+            shape = tuple(block.values.shape)
+            lines.append(f"       {values}   => TensorBlock with shape {shape}")
+        if shown < n:
+            # "..." ends under the end of "=>"
+            lines.append("...".rjust(10 + sum(widths) + 2 * len(widths)))
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         return self.print(-1)
@@ -444,13 +463,15 @@ def _check_blocks(keys: Labels, blocks: list):
         )
     for block in blocks[1:]:
         if _dispatch.backend(block.values) != backend:
-            raise TypeError(
-                f"got blocks with different array types, at least {backend} and "
-                f"{_dispatch.backend(block.values)} were detected"
+            raise MetatensorError(
+                "invalid parameter: invalid tensor map: got blocks with different "
+                f"origins, at least ('python.{backend}') and "
+                f"('python.{_dispatch.backend(block.values)}') were detected"
             )
         if block.values.dtype != dtype:
             raise MetatensorError(
-                "got blocks with different dtypes, at least "
+                "invalid parameter: invalid tensor map: got blocks with different "
+                "dtypes, at least "
                 f"'{_dispatch.dtype_name(dtype)}' and "
                 f"'{_dispatch.dtype_name(block.values.dtype)}' were detected"
             )

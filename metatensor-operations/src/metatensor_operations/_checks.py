@@ -38,6 +38,9 @@ class _SetChecks:
         global _CHECKS_ENABLED
         _CHECKS_ENABLED = self._previous
 
+    def __repr__(self) -> str:
+        return f"checks {'enabled' if _CHECKS_ENABLED else 'disabled'}"
+
 
 def unsafe_enable_checks() -> _SetChecks:
     """Enable the metadata checks of operations (the default). Usable as a context

@@ -23,13 +23,35 @@ def _component_names(components: List[Labels]) -> List[str]:
     return names
 
 
-def _check_labels_device(labels: Labels, device: torch.device):
+def _device_text(device: torch.device) -> str:
+    """A device as upstream's messages write it (DLPack names: ``'CPU:0'``,
+    ``'CUDA:1'``, ``'ExtDev:0'`` for meta, ...)"""
+    kinds = ["cpu", "cuda", "mps", "meta", "xpu", "hip"]
+    names = ["CPU", "CUDA", "Metal", "ExtDev", "OneAPI", "ROCM"]
+    name = device.type
+    for i in range(len(kinds)):
+        if kinds[i] == device.type:
+            name = names[i]
+    index = device.index
+    if index is None:
+        index = 0
+    return "'" + name + ":" + str(index) + "'"
+
+
+def _check_labels_device(labels: Labels, axis: str, device: torch.device):
     if labels.values.device != device:
-        raise ValueError(
-            "all labels must be on the same device as the values ("
+        raise RuntimeError(
+            "invalid parameter: invalid block: values and "
+            + axis
+            + " must be on the same device, got "
+            + _device_text(device)
+            + " and "
+            + _device_text(labels.values.device)
+            + " ("
             + str(device)
-            + "), got labels on "
+            + " and "
             + str(labels.values.device)
+            + ")"
         )
 
 
@@ -96,10 +118,10 @@ def _check_block(
             + " property label entries"
         )
 
-    _check_labels_device(samples, values.device)
-    _check_labels_device(properties, values.device)
+    _check_labels_device(samples, "samples", values.device)
     for component in components:
-        _check_labels_device(component, values.device)
+        _check_labels_device(component, "components", values.device)
+    _check_labels_device(properties, "properties", values.device)
 
 
 def _check_gradient_samples(parameter: str, samples: Labels, n_samples: int):
@@ -338,22 +360,28 @@ class TensorBlock:
                 + "': they must be the same as the values properties"
             )
         if gradient._values.dtype != self._values.dtype:
-            raise ValueError(
-                "the gradient with respect to '"
-                + parameter
-                + "' has dtype "
+            raise RuntimeError(
+                "invalid parameter: the gradient values have dtype "
                 + dtype_name(gradient._values.dtype)
-                + " but the values have "
+                + " but the block values have dtype "
                 + dtype_name(self._values.dtype)
+                + " (gradient with respect to '"
+                + parameter
+                + "')"
             )
         if gradient._values.device != self._values.device:
-            raise ValueError(
-                "the gradient with respect to '"
-                + parameter
-                + "' is on device "
+            raise RuntimeError(
+                "invalid parameter: the gradient values are on device "
+                + _device_text(gradient._values.device)
+                + " but the block values are on device "
+                + _device_text(self._values.device)
+                + " ("
                 + str(gradient._values.device)
-                + " but the values are on "
+                + " and "
                 + str(self._values.device)
+                + ", gradient with respect to '"
+                + parameter
+                + "')"
             )
         self._gradient_parameters.append(parameter)
         self._gradient_values.append(gradient._values)
@@ -364,7 +392,7 @@ class TensorBlock:
         for i in range(len(self._gradient_parameters)):
             if self._gradient_parameters[i] == parameter:
                 return i
-        raise ValueError(
+        raise RuntimeError(
             "can not find gradients with respect to '"
             + parameter
             + "' in this block, available gradients are "
@@ -439,9 +467,14 @@ class TensorBlock:
             )
         return block
 
-    def copy(self) -> "TensorBlock":
-        """A deep copy: new tensors (``clone``, which keeps autograd) with the same
-        metadata"""
+    def copy(self, deep: bool = True) -> "TensorBlock":
+        """A copy of this block: with ``deep``, new tensors (``clone``, which keeps
+        autograd) with the same metadata; otherwise a new block sharing the tensors
+        of this one"""
+        if not deep:
+            return self._with_values(
+                self._values, list(self._gradient_values), None, False
+            )
         gradients: List[torch.Tensor] = []
         for values in self._gradient_values:
             gradients.append(values.clone())

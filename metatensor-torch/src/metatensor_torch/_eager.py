@@ -15,6 +15,7 @@ Objects coming back from TorchScript code are rebuilt by torch from their
 declared attributes only, so every cache here is optional and rebuilt lazily.
 """
 
+import numbers
 import os
 
 import numpy as np
@@ -25,7 +26,7 @@ from metatensor import _block as _core_block
 from metatensor import _labels as _core_labels
 from metatensor.io._atomic import atomic_file
 
-from . import _mts
+from . import _labels, _mts
 
 # the classes of this package, set by `bind` once they are defined (they import
 # this module)
@@ -43,14 +44,71 @@ def bind(labels, entry, block, tensor):
 # ==================================================================================== #
 
 
-def init_labels(labels, names, values, assume_unique):
-    """``Labels.__init__`` in Python: validation by metatensor-core"""
+def type_name(value) -> str:
+    """The TorchScript name of the type of ``value``, as upstream's messages
+    write it (``int``, ``(int, int)``, ``str[]``, ...)"""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(type_name(item) for item in value) + ")"
+    if isinstance(value, list):
+        return (type_name(value[0]) if value else "Any") + "[]"
+    if isinstance(value, torch.Tensor):
+        return "Tensor"
+    return type(value).__name__
+
+
+class data_errors:
+    """Raise the errors of metatensor-core's data layer as RuntimeError, like
+    upstream's C++ classes do (with its ``invalid parameter:`` prefix)"""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is None or not issubclass(kind, metatensor.MetatensorError):
+            return False
+        message = str(error)
+        if not message.startswith("invalid parameter: "):
+            message = "invalid parameter: " + message
+        raise RuntimeError(message) from None
+
+
+def labels_names(names, values) -> list:
+    """Type checks of the Labels constructor, as upstream; returns the names as a
+    list"""
     if not isinstance(values, torch.Tensor):
-        raise TypeError(
-            "Labels values must be a torch.Tensor, got "
-            f"{type(values).__module__}.{type(values).__name__}"
+        raise RuntimeError(
+            "Expected a value of type 'Tensor' for argument 'values' but instead "
+            f"found type '{type(values).__name__}': Labels values must be a torch.Tensor"
         )
-    core_labels = metatensor.Labels(names, values, assume_unique=assume_unique)
+    if isinstance(names, str):
+        return _labels._names_list(names)
+    if not isinstance(names, (list, tuple)):
+        raise TypeError(
+            f"names must be a list of strings, got '{type_name(names)}' instead"
+        )
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(
+                f"names must be a {type(names).__name__} of strings, got element "
+                f"with type '{type_name(name)}' instead"
+            )
+    return list(names)
+
+
+def check_entry_index(index):
+    """``LabelsEntry`` indexes are int or str"""
+    if not isinstance(index, (str, numbers.Integral)) or isinstance(index, bool):
+        raise TypeError(
+            "LabelsEntry can only be indexed by int or str, got "
+            f"'{type_name(index)}' instead"
+        )
+
+
+def init_labels(labels, names, values, assume_unique):
+    """``Labels.__init__`` in Python (after the checks of ``labels_names``):
+    validation by metatensor-core"""
+    with data_errors():
+        core_labels = metatensor.Labels(names, values, assume_unique=assume_unique)
     labels._names = list(core_labels._names)
     labels._values = core_labels._values
     labels._core = core_labels
@@ -144,8 +202,11 @@ def select(labels, selection):
         )
     else:
         _check_labels(selection, "`selection`")
+        check_values(selection)
         core_selection = core(selection)
-    return core(labels).select(core_selection)
+    check_values(labels)
+    with data_errors():
+        return core(labels).select(core_selection)
 
 
 # ==================================================================================== #
@@ -354,5 +415,6 @@ def keys_to(tensor, function: str, keys_to_move, fill_value, sort_samples):
     elif isinstance(keys_to_move, tuple):
         keys_to_move = list(keys_to_move)
     method = getattr(to_core(tensor), function)
-    result = method(keys_to_move, fill_value=fill_value, sort_samples=sort_samples)
+    with data_errors():
+        result = method(keys_to_move, fill_value=fill_value, sort_samples=sort_samples)
     return from_core(result)

@@ -27,7 +27,8 @@ from ._jit import no_deprecation_warning
 
 
 def _check_names(names: List[str]):
-    """Names must be unique, non-empty ASCII identifiers"""
+    """Names must be unique, non-empty ASCII identifiers (errors of the data layer:
+    RuntimeError, as upstream)"""
     for i in range(len(names)):
         name = names[i]
         valid = len(name) > 0 and not name[0].isdigit()
@@ -35,21 +36,26 @@ def _check_names(names: List[str]):
             if not (c == "_" or (ord(c) < 128 and c.isalnum())):
                 valid = False
         if not valid:
-            raise ValueError(
-                "'"
+            raise RuntimeError(
+                "invalid parameter: '"
                 + name
                 + "' is not a valid label name: names must contain only ASCII "
                 + "letters, digits and '_', and not start with a digit"
             )
         for j in range(i):
             if names[j] == name:
-                raise ValueError(
-                    "label dimensions must be unique, got '" + name + "' multiple times"
+                raise RuntimeError(
+                    "invalid parameter: label dimensions must be unique, got '"
+                    + name
+                    + "' multiple times"
                 )
 
 
 def _names_list(names: Union[str, List[str]]) -> List[str]:
+    """Names given as a list, or as one str (``""`` means no dimensions)"""
     if isinstance(names, str):
+        if len(names) == 0:
+            return []
         return [names]
     return names
 
@@ -62,11 +68,12 @@ def _shape(shape: List[int], n_names: int) -> List[int]:
         return [0, n_names]
     if len(shape) != 2:
         raise ValueError(
-            "Labels values must be a 2-D array, got " + str(len(shape)) + " dimensions"
+            "Labels values must be a 2D Tensor, got " + str(len(shape)) + " dimensions"
         )
     if shape[1] != n_names:
         raise ValueError(
-            "Labels values have "
+            "invalid Labels: the names must have an entry for each column of the "
+            + "array: the values have "
             + str(shape[1])
             + " columns but there are "
             + str(n_names)
@@ -87,12 +94,14 @@ def _is_integer(values: torch.Tensor) -> bool:
     )
 
 
-def _int32_values(values: torch.Tensor, n_names: int) -> torch.Tensor:
-    """A new contiguous 2-D int32 copy of ``values``, checked as metatensor-core
-    checks the values of Labels in Python (same rules, same messages)"""
+def _check_layout(values: torch.Tensor, n_names: int) -> List[int]:
+    """Check Labels ``values`` for ``n_names`` dimensions: any integer dtype with
+    values in the int32 range (converted to int32 later), no gradients, a 2-D
+    shape; returns the shape to use"""
     if not _is_integer(values):
-        raise TypeError(
-            "Labels values must be convertible to integers, got dtype "
+        raise ValueError(
+            "Labels values must be a Tensor of 32-bit integers (or of another "
+            + "integer type, converted to int32), got "
             + dtype_name(values.dtype)
         )
     if values.requires_grad:
@@ -107,7 +116,12 @@ def _int32_values(values: torch.Tensor, n_names: int) -> torch.Tensor:
             raise ValueError(
                 "Labels values must fit in 32-bit integers, got " + str(bad)
             )
-    shape = _shape(values.shape, n_names)
+    return _shape(values.shape, n_names)
+
+
+def _int32_values(values: torch.Tensor, n_names: int) -> torch.Tensor:
+    """A new contiguous 2-D int32 copy of ``values``, after ``_check_layout``"""
+    shape = _check_layout(values, n_names)
     values = values.to(
         dtype=torch.int32, memory_format=torch.contiguous_format, copy=True
     )
@@ -262,20 +276,22 @@ class LabelsEntry:
     def __len__(self) -> int:
         return len(self._names)
 
-    def __getitem__(self, dimension: Union[int, str]) -> int:
+    def __getitem__(self, index: Union[int, str]) -> int:
         """Value of a dimension, given by position (int) or by name (str)"""
-        if isinstance(dimension, str):
+        if not torch.jit.is_scripting():
+            _eager.check_entry_index(index)
+        if isinstance(index, str):
             for i in range(len(self._names)):
-                if self._names[i] == dimension:
+                if self._names[i] == index:
                     return int(self._values[i])
             raise ValueError(
                 "'"
-                + dimension
+                + index
                 + "' not found in the dimensions of this entry, expected one of "
                 + names_text(self._names)
             )
         else:
-            return int(self._values[dimension])
+            return int(self._values[index])
 
     def __eq__(self, other: "LabelsEntry") -> bool:
         if self._names != other._names:
@@ -317,6 +333,8 @@ class Labels:
         assume_unique: bool = False,
     ):
         if not torch.jit.is_scripting():
+            names = _eager.labels_names(names, values)
+            _check_layout(values, len(names))
             _eager.init_labels(self, names, values, assume_unique)
             return
 
@@ -327,8 +345,9 @@ class Labels:
             duplicated = _rows.first_duplicate(values)
             if duplicated >= 0:
                 row: List[int] = values[duplicated].to(torch.int64).cpu().tolist()
-                raise ValueError(
-                    "can not have the same label entry multiple times: "
+                raise RuntimeError(
+                    "invalid parameter: can not have the same label entry multiple "
+                    + "times: "
                     + str(row)
                     + " is already present"
                 )
@@ -395,11 +414,11 @@ class Labels:
 
     def entry(self, index: int) -> LabelsEntry:
         """The entry at ``index`` (negative indices count from the end)"""
-        return LabelsEntry(self._names, self.values[index])
+        return LabelsEntry(self._names, self.values.select(0, index))
 
     def __getitem__(self, index: int) -> LabelsEntry:
         """The entry at ``index``; in Python a str gives a column instead"""
-        return LabelsEntry(self._names, self.values[index])
+        return self.entry(index)
 
     def column(self, dimension: str) -> torch.Tensor:
         """Values of one dimension, a 1-D tensor"""
@@ -604,8 +623,8 @@ class Labels:
                 if self._names[i] == name:
                     found = i
             if found < 0:
-                raise ValueError(
-                    "'"
+                raise RuntimeError(
+                    "invalid parameter: '"
                     + name
                     + "' in selection is not part of these Labels, expected a subset "
                     + "of "
@@ -619,14 +638,20 @@ class Labels:
     # dimension operations, all returning new Labels
 
     def _new_column(self, name: str, values: torch.Tensor) -> torch.Tensor:
-        if values.dim() != 1 or values.shape[0] != len(self):
+        if values.dim() != 1:
             raise ValueError(
-                "the values of the new dimension '"
-                + name
-                + "' must be a 1-D tensor of "
-                + str(len(self))
-                + " entries, got shape "
+                "`values` must be a 1D tensor, got shape "
                 + str(list(values.shape))
+                + " for the new dimension '"
+                + name
+                + "'"
+            )
+        if values.shape[0] != len(self):
+            raise ValueError(
+                "the new `values` contains "
+                + str(values.shape[0])
+                + " entries, but the Labels contains "
+                + str(len(self))
             )
         column = _int32_values(values.detach().reshape(-1, 1), 1)
         return column.to(self._values.device)
@@ -636,9 +661,10 @@ class Labels:
         with the 1-D ``values``"""
         if index < 0 or index > len(self._names):
             raise IndexError(
-                "can not insert a dimension at index "
+                "index "
                 + str(index)
-                + ", these Labels have "
+                + " is out of bounds: can not insert a dimension there, these Labels "
+                + "have "
                 + str(len(self._names))
                 + " dimensions"
             )
@@ -655,15 +681,20 @@ class Labels:
 
     def permute(self, dimensions_indexes: List[int]) -> "Labels":
         """New Labels whose dimension ``i`` is the dimension
-        ``dimensions_indexes[i]`` of ``self``"""
+        ``dimensions_indexes[i]`` of ``self`` (negative indexes count from the
+        end)"""
         n = len(self._names)
         seen: List[bool] = [False] * n
         valid = len(dimensions_indexes) == n
+        indexes: List[int] = []
         for i in dimensions_indexes:
+            if i < 0:
+                i += n
             if i < 0 or i >= n or seen[i]:
                 valid = False
             else:
                 seen[i] = True
+            indexes.append(i)
         if not valid:
             raise ValueError(
                 "`dimensions_indexes` must be a permutation of 0.."
@@ -672,9 +703,9 @@ class Labels:
                 + str(dimensions_indexes)
             )
         names: List[str] = []
-        for i in dimensions_indexes:
+        for i in indexes:
             names.append(self._names[i])
-        return Labels(names, self.values[:, dimensions_indexes], True)
+        return Labels(names, self.values[:, indexes], True)
 
     def remove(self, name: str) -> "Labels":
         """New Labels without the dimension ``name``; fails if the remaining

@@ -1294,7 +1294,9 @@ def _read_header(member: torch.Tensor, where: str) -> _Header:
     if len(prefix) < 8 or prefix[:6] != [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]:
         raise ValueError(
             _member_error(
-                where, "invalid NPY file: missing the '\\x93NUMPY' magic string"
+                where,
+                "start does not match magic string: invalid NPY file, missing the "
+                "'\\x93NUMPY' magic string",
             )
         )
     version = prefix[6]

@@ -16,6 +16,7 @@ import numbers
 
 import torch
 
+from . import _eager
 from ._block import TensorBlock
 from ._labels import Labels, LabelsEntry
 from ._tensor import TensorMap
@@ -41,11 +42,11 @@ def _labels_getitem(self, index):
     if isinstance(index, str):
         return self.column(index)
     if isinstance(index, numbers.Integral) and not isinstance(index, bool):
-        return LabelsEntry(self._names, self.values[index])
+        return self.entry(int(index))
     raise TypeError(
-        "Labels can only be indexed by int (entries) or str (columns), got "
-        f"{type(index).__name__}; use `Labels.column` or `Labels.select` for other "
-        "selections"
+        "Labels can only be indexed by int or str, got "
+        f"'{_eager.type_name(index)}' instead (int for entries, str for columns); "
+        "use `Labels.column` or `Labels.select` for other selections"
     )
 
 
@@ -68,9 +69,9 @@ def _labels_deepcopy(self, memo):
 
 
 def _values_setter(self, value):
-    raise AttributeError(
-        "Direct assignment to `values` is not possible, modify the values in place "
-        "(e.g. `block.values[:] = new_values`) or create a new TensorBlock"
+    raise ValueError(
+        "Direct assignment to `values` is not possible. Please use "
+        "`block.values[:] = new_values` instead. (or create a new TensorBlock)"
     )
 
 
@@ -109,8 +110,17 @@ def _tensor_to(self, *args, dtype=None, device=None, arrays=None, non_blocking=F
     return _compiled_to_tensor(self, dtype, device, arrays, non_blocking)
 
 
-def _selection(selection, kwargs):
-    """The selection of ``block``/``blocks``, with keyword arguments as a dict"""
+def _index(index) -> int:
+    if not isinstance(index, numbers.Integral) or isinstance(index, bool):
+        raise TypeError(
+            f"block positions must be integers, got '{_eager.type_name(index)}'"
+        )
+    return int(index)
+
+
+def _selection(selection, kwargs, positions=False):
+    """The selection of ``block`` (or of ``blocks``, which also takes a list of
+    int ``positions``), with keyword arguments as a dict"""
     if kwargs:
         if selection is not None:
             raise TypeError(
@@ -122,16 +132,19 @@ def _selection(selection, kwargs):
         for name, value in selection.items():
             if not isinstance(value, numbers.Integral) or isinstance(value, bool):
                 raise TypeError(
-                    "the values in a block selection must be integers, got "
-                    f"{value!r} for '{name}'"
+                    "expected argument to be Dict[str, int], got Dict[str, "
+                    f"{_eager.type_name(value)}]: the values in a block selection "
+                    f"must be integers, got {value!r} for '{name}'"
                 )
         return {name: int(value) for name, value in selection.items()}
     if isinstance(selection, numbers.Integral) and not isinstance(selection, bool):
         return int(selection)
+    if positions and isinstance(selection, (list, tuple)):
+        return [_index(index) for index in selection]
     if selection is not None and not isinstance(selection, (Labels, LabelsEntry)):
         raise TypeError(
-            "block selection must be an int, Labels, LabelsEntry or a dict, got "
-            f"{type(selection).__name__}"
+            "expected argument to be int, Dict[str, int], Labels, or LabelsEntry, "
+            f"got {_eager.type_name(selection)}"
         )
     return selection
 
@@ -143,8 +156,9 @@ def _tensor_block(self, selection=None, **kwargs):
 
 
 def _tensor_blocks(self, selection=None, **kwargs):
-    """All blocks matching ``selection`` (see ``block``), ``[]`` if none"""
-    return _compiled_blocks(self, _selection(selection, kwargs))
+    """All blocks matching ``selection`` (see ``block``; also a list of int
+    positions), ``[]`` if none"""
+    return _compiled_blocks(self, _selection(selection, kwargs, positions=True))
 
 
 def _tensor_getitem(self, selection):
@@ -156,7 +170,7 @@ def _tensor_iter(self):
 
 
 def _shallow_copy(self):
-    return self.to()
+    return self.copy(deep=False)
 
 
 def _deep_copy(self, memo):

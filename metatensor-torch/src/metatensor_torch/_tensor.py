@@ -105,9 +105,15 @@ def _names_to_move(
             raise ValueError(
                 "`keys_to_move` in " + function + " contains duplicated names"
             )
-    if len(keys) == 0:
-        raise ValueError("can not call " + function + " on a TensorMap without blocks")
     return names, entries
+
+
+def _check_keys_to_move(keys: Labels):
+    """Moving keys needs at least one block"""
+    if len(keys) == 0:
+        raise RuntimeError(
+            "invalid parameter: there are no keys to move in an empty TensorMap"
+        )
 
 
 def _group_blocks(
@@ -539,8 +545,8 @@ def _check_blocks(keys: Labels, blocks: List[TensorBlock]):
                 " in the '" + parameter + "' gradients",
             )
         if block.values.dtype != first.values.dtype:
-            raise ValueError(
-                "got blocks with different dtypes, at least "
+            raise RuntimeError(
+                "invalid parameter: invalid tensor map: got blocks with different dtypes, at least "
                 + dtype_name(first.values.dtype)
                 + " and "
                 + dtype_name(block.values.dtype)
@@ -654,11 +660,10 @@ class TensorMap:
         """The block at position ``index``"""
         if index < 0 or index >= len(self._blocks):
             raise IndexError(
-                "block index "
-                + str(index)
-                + " is out of bounds for a TensorMap with "
+                "block index out of bounds: we have "
                 + str(len(self._blocks))
-                + " blocks"
+                + " blocks but the index is "
+                + str(index)
             )
         return self._blocks[index]
 
@@ -670,13 +675,16 @@ class TensorMap:
         return blocks
 
     def _selected(
-        self, selection: Union[None, int, Labels, LabelsEntry, Dict[str, int]]
+        self,
+        selection: Union[None, int, List[int], Labels, LabelsEntry, Dict[str, int]],
     ) -> List[int]:
         """Positions of the blocks matching ``selection``"""
         if selection is None:
             return list(range(len(self._blocks)))
         elif isinstance(selection, int):
             return [selection]
+        elif isinstance(selection, list):
+            return selection
         elif isinstance(selection, Labels):
             positions = self._keys.select(selection)
         elif isinstance(selection, LabelsEntry):
@@ -706,25 +714,35 @@ class TensorMap:
         if isinstance(selection, int):
             return self.block_by_id(selection)
         if len(self._blocks) == 0:
-            raise ValueError("there are no blocks in this TensorMap")
+            raise ValueError("there is no block in this TensorMap")
         matching = self._selected(selection)
         if len(matching) == 0:
             raise ValueError(
-                "couldn't find any block matching " + _selection_text(selection)
+                "could not find blocks matching the selection "
+                + _selection_text(selection)
             )
         if len(matching) > 1:
+            if selection is None:
+                raise ValueError(
+                    "there is more than one block in this TensorMap, provide a "
+                    + "selection"
+                )
             raise ValueError(
-                "more than one block matched "
+                "got more than one matching block for "
                 + _selection_text(selection)
-                + ", use `TensorMap.blocks` if you want to get all of them"
+                + ", use the `blocks` function to select more than one block"
             )
         return self._blocks[matching[0]]
 
     def blocks(
-        self, selection: Union[None, int, Labels, LabelsEntry, Dict[str, int]] = None
+        self,
+        selection: Union[
+            None, int, List[int], Labels, LabelsEntry, Dict[str, int]
+        ] = None,
     ) -> List[TensorBlock]:
-        """All blocks matching ``selection`` (see :py:meth:`block`), all the blocks
-        without selection; ``[]`` when nothing matches"""
+        """All blocks matching ``selection`` (see :py:meth:`block`; also a list of
+        int positions), all the blocks without selection; ``[]`` when nothing
+        matches"""
         if isinstance(selection, int):
             return [self.block_by_id(selection)]
         return self.blocks_by_id(self._selected(selection))
@@ -760,6 +778,7 @@ class TensorMap:
         without entries) to the samples, merging the blocks sharing the other key
         values. The moved dimensions are appended to the sample names; properties
         missing from some merged blocks are filled with ``fill_value``."""
+        _check_keys_to_move(self._keys)
         if not torch.jit.is_scripting():
             return _eager.keys_to(
                 self, "keys_to_samples", keys_to_move, fill_value, sort_samples
@@ -794,6 +813,7 @@ class TensorMap:
         properties, merging the blocks sharing the other key values. The moved
         dimensions are prepended to the property names; samples missing from some
         merged blocks are filled with ``fill_value``."""
+        _check_keys_to_move(self._keys)
         if not torch.jit.is_scripting():
             return _eager.keys_to(
                 self, "keys_to_properties", keys_to_move, fill_value, sort_samples
@@ -861,11 +881,12 @@ class TensorMap:
     # ================================================================================ #
     # copies and conversions
 
-    def copy(self) -> "TensorMap":
-        """A deep copy (``clone`` of every tensor, which keeps autograd)"""
+    def copy(self, deep: bool = True) -> "TensorMap":
+        """A copy of this map: with ``deep``, a ``clone`` of every tensor (which
+        keeps autograd); otherwise new blocks sharing the tensors of this map"""
         blocks: List[TensorBlock] = []
         for block in self._blocks:
-            blocks.append(block.copy())
+            blocks.append(block.copy(deep))
         return self._with_blocks(self._keys, blocks)
 
     def to(

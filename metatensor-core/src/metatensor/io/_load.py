@@ -138,8 +138,14 @@ def _hinted(error, kind, source, path, from_buffer):
     prefix = "serialization format error: "
     if message.startswith(prefix):
         message = message[len(prefix) :]
+    if from_buffer:
+        origin = "buffer"
+    elif path is not None:
+        origin = f"'{path}'"
+    else:
+        origin = "file"
     return format_error(
-        f"unable to load {_ARTICLES[kind]} from {'buffer' if from_buffer else 'file'}, "
+        f"unable to load {_ARTICLES[kind]} from {origin}, "
         f"use `{_LOADERS[guess, from_buffer]}` to load {guess}: {message}"
     )
 

@@ -340,7 +340,9 @@ def read_header(member) -> Header:
     the start of the data."""
     prefix = member.read(8)
     if len(prefix) < 8 or prefix[:6] != MAGIC:
-        raise format_error("invalid NPY file: missing the '\\x93NUMPY' magic string")
+        raise format_error(
+            "start does not match magic string: invalid NPY file, missing the '\\x93NUMPY' magic string"
+        )
 
     version = prefix[6]
     if version == 1:

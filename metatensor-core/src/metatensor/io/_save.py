@@ -47,8 +47,8 @@ def _data_kind(data) -> str:
     elif isinstance(data, Labels):
         return "Labels"
     raise TypeError(
-        "`data` must be a Labels, a TensorBlock or a TensorMap, "
-        f"got {type(data).__module__}.{type(data).__name__}"
+        "`data` must be one of 'Labels', 'TensorBlock' or 'TensorMap', "
+        f"not {type(data)}"
     )
 
 
