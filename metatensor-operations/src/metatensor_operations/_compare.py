@@ -122,16 +122,15 @@ def _compared_metadata_impl(
     if gradient == "":
         prefix = f"inputs to '{function}' should have the same"
         what = "values"
-        message = _labels_message(
-            first.samples, second.samples, "samples, but they", prefix
-        )
+        but = ", but they"
     else:
         prefix = (
             f"inputs to '{function}' should have the same gradients: "
             f"gradient '{gradient}'"
         )
         what = f"gradient '{gradient}' values"
-        message = _labels_message(first.samples, second.samples, "samples", prefix)
+        but = ""
+    message = _labels_message(first.samples, second.samples, "samples" + but, prefix)
     if message != "":
         return message
     shape_1 = list(first.values.shape)
@@ -141,21 +140,14 @@ def _compared_metadata_impl(
     components_1 = first.components
     components_2 = second.components
     for i in range(len(components_1)):
-        if gradient == "":
-            message = _labels_message(
-                components_1[i], components_2[i], "components, but they", prefix
-            )
-        else:
-            message = _labels_message(
-                components_1[i], components_2[i], "components", prefix
-            )
+        message = _labels_message(
+            components_1[i], components_2[i], "components" + but, prefix
+        )
         if message != "":
             return message
-    if gradient == "":
-        return _labels_message(
-            first.properties, second.properties, "properties, but they", prefix
-        )
-    return _labels_message(first.properties, second.properties, "properties", prefix)
+    return _labels_message(
+        first.properties, second.properties, "properties" + but, prefix
+    )
 
 
 def _blocks_impl(

@@ -49,30 +49,29 @@ def check_same_backend(first: Array, second: Array, function: str):
 # creation
 
 
-def zeros_like(array: Array, shape: Optional[List[int]] = None) -> Array:
-    """Zeros with the dtype, device and backend of ``array``, of its shape or
-    ``shape``"""
+def _filled_like(array: Array, shape: Optional[List[int]], value: float) -> Array:
+    """``value`` everywhere, with the dtype, device and backend of ``array``, of
+    its shape or ``shape``"""
     if isinstance(array, _backend.TorchTensor):
         if shape is None:
             shape = list(array.shape)
-        return _backend.torch.zeros(shape, dtype=array.dtype, device=array.device)
+        return _backend.torch.full(shape, value, dtype=array.dtype, device=array.device)
     _check_numpy(array)
     if shape is None:
         shape = list(array.shape)
-    return np.zeros(shape, dtype=array.dtype)
+    return np.full(shape, value, dtype=array.dtype)
+
+
+def zeros_like(array: Array, shape: Optional[List[int]] = None) -> Array:
+    """Zeros with the dtype, device and backend of ``array``, of its shape or
+    ``shape``"""
+    return _filled_like(array, shape, 0.0)
 
 
 def ones_like(array: Array, shape: Optional[List[int]] = None) -> Array:
     """Ones with the dtype, device and backend of ``array``, of its shape or
     ``shape``"""
-    if isinstance(array, _backend.TorchTensor):
-        if shape is None:
-            shape = list(array.shape)
-        return _backend.torch.ones(shape, dtype=array.dtype, device=array.device)
-    _check_numpy(array)
-    if shape is None:
-        shape = list(array.shape)
-    return np.ones(shape, dtype=array.dtype)
+    return _filled_like(array, shape, 1.0)
 
 
 def int_array_like(values: List[List[int]], like: Array, n_columns: int) -> Array:
