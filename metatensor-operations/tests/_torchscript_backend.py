@@ -33,6 +33,7 @@ import torch
 __all__ = [
     "Labels",
     "LabelsEntry",
+    "LabelsIndexError",
     "TensorBlock",
     "TensorMap",
     "TorchTensor",
@@ -41,6 +42,7 @@ __all__ = [
     "torch_jit_script",
 ]
 
+LabelsIndexError = RuntimeError
 TorchTensor = torch.Tensor
 torch_jit_is_scripting = torch.jit.is_scripting
 torch_jit_script = torch.jit.script

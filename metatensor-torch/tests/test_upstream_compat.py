@@ -220,6 +220,11 @@ UPSTREAM_ERRORS = [
     ),
     (
         RuntimeError,
+        r"index 42 is out of bounds",
+        lambda: mts.insert_dimension(_tensor_map(2), "keys", 42, "new", 0),
+    ),
+    (
+        RuntimeError,
         r"invalid parameter: 'aaaa' in selection is not part of these Labels",
         lambda: LABELS.select(_keys(["aaaa"], [[1]])),
     ),

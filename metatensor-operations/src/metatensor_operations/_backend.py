@@ -19,6 +19,7 @@ from metatensor import Labels, LabelsEntry, TensorBlock, TensorMap
 __all__ = [
     "Labels",
     "LabelsEntry",
+    "LabelsIndexError",
     "TensorBlock",
     "TensorMap",
     "TorchTensor",  # noqa: F822 (resolved by __getattr__)
@@ -26,6 +27,11 @@ __all__ = [
     "torch_jit_is_scripting",
     "torch_jit_script",
 ]
+
+
+# the class of an index out of bounds in the Labels an operation changes:
+# metatensor-core's Labels raise IndexError
+LabelsIndexError = IndexError
 
 
 def torch_jit_is_scripting() -> bool:

@@ -6,7 +6,13 @@ arrays are shared with the input."""
 from typing import List, Optional, Tuple, Union
 
 from . import _dispatch
-from ._backend import Labels, TensorBlock, TensorMap, torch_jit_is_scripting
+from ._backend import (
+    Labels,
+    LabelsIndexError,
+    TensorBlock,
+    TensorMap,
+    torch_jit_is_scripting,
+)
 from ._dispatch import Array
 
 
@@ -144,6 +150,11 @@ def _change(
     if mode == "insert" or mode == "append":
         if mode == "append":
             index = len(labels.names)
+        elif index < 0 or index > len(labels.names):
+            raise LabelsIndexError(
+                f"index {index} is out of bounds: can not insert a dimension at index "
+                f"{index}, these Labels have {len(labels.names)} dimensions"
+            )
         if column is None:
             values = _dispatch.int_column_like(value, len(labels), labels.values)
         else:

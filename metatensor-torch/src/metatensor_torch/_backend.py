@@ -11,6 +11,7 @@ from ._tensor import TensorMap
 __all__ = [
     "Labels",
     "LabelsEntry",
+    "LabelsIndexError",
     "TensorBlock",
     "TensorMap",
     "TorchTensor",
@@ -19,6 +20,9 @@ __all__ = [
     "torch_jit_script",
 ]
 
+# upstream's operations are TorchScript functions calling C++ code, where an index
+# out of bounds in Labels surfaces as a RuntimeError
+LabelsIndexError = RuntimeError
 TorchTensor = torch.Tensor
 torch_jit_is_scripting = torch.jit.is_scripting
 torch_jit_script = torch.jit.script

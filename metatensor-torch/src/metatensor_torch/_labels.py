@@ -17,6 +17,7 @@ notice it and refuse to be used any further (see ``Labels.values``).
 from typing import List, Optional, Tuple, Union
 
 import torch
+from metatensor._printing import entry_text, labels_table, shown_entries
 
 from . import _eager, _mts, _rows
 from ._dtypes import dtype_name
@@ -165,46 +166,6 @@ def _in_int32_range(values: torch.Tensor) -> torch.Tensor:
     return ((wide >= low) & (wide <= 2147483647)).all()
 
 
-def _format_table(
-    names: List[str], values: torch.Tensor, max_entries: int, indent: int
-):
-    """Columns right-aligned under ``names``; with more than ``max_entries`` rows
-    (and ``max_entries >= 0``), the middle ones are replaced by ``...``"""
-    n = values.shape[0]
-    rows: List[List[int]] = values.to(torch.int64).cpu().tolist()
-    skip_at = -1
-    if max_entries >= 0 and n > max_entries:
-        head = max(max_entries // 2, 1)
-        tail = max(max_entries - head, 0)
-        shown = rows[:head]
-        if tail > 0:
-            shown = shown + rows[n - tail :]
-        rows = shown
-        skip_at = head
-
-    widths: List[int] = []
-    for name in names:
-        widths.append(len(name))
-    for row in rows:
-        for i in range(len(row)):
-            widths[i] = max(widths[i], len(str(row[i])))
-
-    cells: List[str] = []
-    for i in range(len(names)):
-        cells.append(names[i].rjust(widths[i]))
-    lines: List[str] = ["  ".join(cells)]
-    for r in range(len(rows)):
-        if r == skip_at:
-            lines.append("...".rjust(widths[0]) if len(widths) > 0 else "...")
-        cells = []
-        for i in range(len(rows[r])):
-            cells.append(str(rows[r][i]).rjust(widths[i]))
-        lines.append("  ".join(cells))
-    if skip_at >= 0 and skip_at == len(rows):
-        lines.append("...")
-    return ("\n" + "".ljust(indent)).join(lines)
-
-
 def names_text(names: List[str]) -> str:
     """``names`` as Python shows a list of str (TorchScript's ``str`` does not
     quote the items)"""
@@ -227,13 +188,6 @@ def paths_error() -> str:
         + "file API there): use the buffer functions (`save_buffer` / `load_buffer`) "
         + "and do the file input/output in Python or C++"
     )
-
-
-def _entry_text(names: List[str], values: List[int]) -> str:
-    pairs: List[str] = []
-    for i in range(len(names)):
-        pairs.append(names[i] + "=" + str(values[i]))
-    return "(" + ", ".join(pairs) + ")"
 
 
 # ==================================================================================== #
@@ -304,7 +258,7 @@ class LabelsEntry:
     def print(self) -> str:
         """Text representation, e.g. ``(system=0, atom=2)``"""
         values: List[int] = self._values.to(torch.int64).cpu().tolist()
-        return _entry_text(self._names, values)
+        return entry_text(self._names, values)
 
     def __repr__(self) -> str:
         return "LabelsEntry" + self.print()
@@ -663,8 +617,9 @@ class Labels:
             raise IndexError(
                 "index "
                 + str(index)
-                + " is out of bounds: can not insert a dimension there, these Labels "
-                + "have "
+                + " is out of bounds: can not insert a dimension at index "
+                + str(index)
+                + ", these Labels have "
                 + str(len(self._names))
                 + " dimensions"
             )
@@ -796,13 +751,22 @@ class Labels:
     def print(self, max_entries: int, indent: int = 0) -> str:
         """Text table of the entries, showing at most ``max_entries`` of them (all
         if negative), each line indented by ``indent`` spaces after the first"""
-        return _format_table(self._names, self._values, max_entries, indent)
+        n_entries = len(self._values)
+        shown = torch.tensor(
+            shown_entries(n_entries, max_entries),
+            dtype=torch.int64,
+            device=self._values.device,
+        )
+        rows: List[List[int]] = (
+            self._values.index_select(0, shown).to(torch.int64).cpu().tolist()
+        )
+        return labels_table(self._names, rows, n_entries, indent)
 
     def __repr__(self) -> str:
-        return "Labels(\n    " + self.print(-1, 4) + "\n)"
+        return "Labels\n   " + self.print(-1, 3)
 
     def __str__(self) -> str:
-        return "Labels(\n    " + self.print(4, 4) + "\n)"
+        return "Labels\n   " + self.print(4, 3)
 
 
 # compiled here: TorchScript resolves the names used by a class in this frame
