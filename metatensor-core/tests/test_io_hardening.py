@@ -370,13 +370,15 @@ def test_member_names_in_messages():
         (
             "blocks/0/gradients/positions/samples.npy",
             labels_member(["atom"], [[0], [1]]),
-            "in 'blocks/0/gradients/positions/values.npy': invalid gradient samples "
+            "in 'blocks/0/gradients/positions/values.npy': invalid parameter: invalid "
+            "gradient samples "
             "for 'positions'",
         ),
         (
             "blocks/0/properties.npy",
             labels_member(["n"], [[0]]),
-            "in 'blocks/0/values.npy': the values shape along axis 2 is 2 but we have "
+            "in 'blocks/0/values.npy': invalid parameter: the values shape along axis "
+            "2 is 2 but we have "
             "1 property label entries",
         ),
     ]:

@@ -71,7 +71,7 @@ def test_empty_map():
     assert tensor.sample_names == []
     with pytest.raises(ValueError, match="there are no blocks in this TensorMap"):
         tensor.block()
-    with pytest.raises(MetatensorError, match="without blocks"):
+    with pytest.raises(MetatensorError, match="no keys to move in an empty TensorMap"):
         tensor.keys_to_samples("a")
 
 

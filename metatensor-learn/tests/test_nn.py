@@ -133,9 +133,7 @@ def test_module_map_errors(flavour):
         wrong(tensor)
 
 
-def test_gradients_of_gradients():
-    # only metatensor-core blocks can hold gradients of gradients
-    flavour = CORE
+def test_gradients_of_gradients(flavour):
     block = flavour.block(0, gradients=False)
     xyz = flavour.labels(["xyz"], [[0], [1], [2]])
     gradient = flavour.TensorBlock(

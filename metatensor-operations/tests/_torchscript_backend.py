@@ -17,9 +17,9 @@ not do with these classes, which the operations must therefore avoid:
 * iterate over ``Labels`` or ``TensorMap`` (``for entry in labels`` does not
   compile for a TorchScript class): use ``range(len(labels))`` with
   ``labels.entry(i)``, and ``tensor.blocks()``;
-* index ``Labels`` by a column name (``labels["name"]``): a TorchScript method
-  has one return type, so ``labels[i]`` is an entry and columns come from
-  ``labels.column(name)``;
+* use ``labels["name"]`` as a tensor: a TorchScript method has one return type,
+  so ``labels["name"]`` is a ``LabelsEntry`` over the column there; columns come
+  from ``labels.column(name)``;
 * pass ``**kwargs`` selections to ``TensorMap.block``/``blocks``: use a
   ``Dict[str, int]``, ``Labels`` or ``LabelsEntry`` selection;
 * pass a device positionally to ``TensorBlock.to``/``TensorMap.to``: the first
@@ -135,8 +135,10 @@ class Labels:
 
     # upstream's `labels["name"]` (a column) can not share this method in
     # TorchScript (one return type): use `column(name)`
-    def __getitem__(self, index: int) -> LabelsEntry:
-        return LabelsEntry(self._names, self._values[index])
+    # a column name gives a LabelsEntry over the column in TorchScript (a method
+    # has one return type); the operations use `column(name)` for columns
+    def __getitem__(self, index: Union[int, str]) -> LabelsEntry:
+        raise RuntimeError("compile-time stand-in for metatensor.torch")
 
     def __contains__(self, entry: Union[LabelsEntry, torch.Tensor, List[int]]) -> bool:
         raise RuntimeError("compile-time stand-in for metatensor.torch")

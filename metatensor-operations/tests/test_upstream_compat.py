@@ -2,8 +2,6 @@
 (see the package README for the deliberate differences)"""
 
 import importlib
-import os
-import subprocess
 import sys
 
 import numpy as np
@@ -373,20 +371,6 @@ def test_reducing_every_sample_dimension_of_an_empty_block(arrays):
     # with entries, everything goes to the single entry `_=0`
     full = metatensor.sum_over_samples(_tensor(), ["sample"]).block()
     assert full.samples.names == ["_"] and full.samples.values.tolist() == [[0]]
-
-
-def test_printouts_match_upstream():
-    # the script prints Labels, LabelsEntry, blocks with gradients, maps and the
-    # checks switch; the expected text is upstream's output, byte for byte
-    folder = os.path.join(os.path.dirname(__file__), "data", "printouts")
-    result = subprocess.run(
-        [sys.executable, os.path.join(folder, "printouts.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    with open(os.path.join(folder, "printouts-upstream.txt")) as fd:
-        assert result.stdout == fd.read()
 
 
 def test_print_checks_switch():

@@ -168,7 +168,7 @@ def test_to_positional_arguments():
 )
 def test_constructor_errors(values, components, message):
     samples = labels(["s"], [[0], [1], [2]])
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(RuntimeError, match=message):
         TensorBlock(values, samples, components, Labels.range("p", 2))
 
     def build(values: torch.Tensor, components: List[Labels]) -> TensorBlock:
@@ -230,20 +230,18 @@ def test_gradient_errors():
         (
             "g",
             gradient(good, values=torch.zeros(1, 3, 2, dtype=torch.float32)),
-            "the gradient values have dtype torch.float32 but the block values "
-            "have dtype torch.float64",
+            "the gradient values have dtype 'f32' but the block values "
+            "have dtype 'f64'",
         ),
     ]
     for parameter, value, message in cases:
         # errors of the data layer are RuntimeError, as upstream
-        error = RuntimeError if "dtype" in message else ValueError
+        error = ValueError if "'/'" in message else RuntimeError
         with pytest.raises(error, match=message):  # noqa: PT012
             data.add_gradient(parameter, value)
     data.add_gradient("g", gradient(good))
     with pytest.raises(ValueError, match="gradient with respect to 'g' already exists"):
         data.add_gradient("g", gradient(good))
-    with pytest.raises(ValueError, match="gradients of gradients are not supported"):
-        data.gradient("g").add_gradient("h", gradient(good))
     with pytest.raises(
         RuntimeError, match="can not find gradients with respect to 'x'"
     ):

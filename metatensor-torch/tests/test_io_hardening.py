@@ -1,5 +1,5 @@
-"""Malformed files in metatensor.torch, eager and compiled: gradients of gradients,
-missing members and member names in messages; and atomic saves"""
+"""Malformed files in metatensor.torch, eager and compiled: gradients nested too
+deeply, missing members and member names in messages; and atomic saves"""
 
 import io
 import os
@@ -31,20 +31,10 @@ def load_block(buffer: torch.Tensor) -> mtt.TensorBlock:
     return mtt.load_block_buffer(buffer)
 
 
-def set_block_state(block: mtt.TensorBlock, state: torch.Tensor):
-    block.__setstate__(state)
-
-
-def set_tensor_state(tensor: mtt.TensorMap, state: torch.Tensor):
-    tensor.__setstate__(state)
-
-
 COMPILED = {
     "TensorMap": torch.jit.script(load_tensor),
     "TensorBlock": torch.jit.script(load_block),
 }
-SET_BLOCK_STATE = torch.jit.script(set_block_state)
-SET_TENSOR_STATE = torch.jit.script(set_tensor_state)
 EAGER = {"TensorMap": mtt.load_buffer, "TensorBlock": mtt.load_block_buffer}
 
 
@@ -82,7 +72,7 @@ def archive_members(data) -> list:
         return [(name, archive.read(name)) for name in archive.namelist()]
 
 
-def core_block(n_samples=2, nested=False) -> metatensor.TensorBlock:
+def core_block(n_samples=2) -> metatensor.TensorBlock:
     block = metatensor.TensorBlock(
         np.ones((n_samples, 2)),
         metatensor.Labels.range("s", n_samples),
@@ -95,58 +85,13 @@ def core_block(n_samples=2, nested=False) -> metatensor.TensorBlock:
         [metatensor.Labels.range("xyz", 3)],
         block.properties,
     )
-    if nested:
-        gradient.add_gradient(
-            "cell",
-            metatensor.TensorBlock(
-                np.ones((n_samples, 3, 2)),
-                metatensor.Labels.range("sample", n_samples),
-                [metatensor.Labels.range("xyz", 3)],
-                block.properties,
-            ),
-        )
     block.add_gradient("positions", gradient)
     return block
 
 
 # ================================================================================== #
-#                               gradients of gradients                               #
+#                               deeply nested archives                               #
 # ================================================================================== #
-
-
-def test_gradients_of_gradients_are_refused_everywhere(tmp_path):
-    """Core keeps gradients of gradients, metatensor.torch blocks can not hold
-    them: every reader refuses them loudly (the compiled reader used to drop
-    them)"""
-    message = (
-        "gradients of gradients are not supported by metatensor.torch, found some "
-        "in the 'positions' gradient: load this file with metatensor-core"
-    )
-    block = bytes(metatensor.io.save_buffer(core_block(nested=True)))
-    tensor = bytes(
-        metatensor.io.save_buffer(
-            metatensor.TensorMap(metatensor.Labels.single(), [core_block(nested=True)])
-        )
-    )
-    for kind, data in (("TensorBlock", block), ("TensorMap", tensor)):
-        assert eager_error(kind, data).startswith(message)
-        assert compiled_error(kind, data).startswith(message)
-
-    path = tmp_path / "nested.mts"
-    path.write_bytes(block)
-    with pytest.raises(ValueError, match=re.escape(message)):
-        mtt.load_block(path)
-
-    # __setstate__, used when loading modules holding blocks or maps
-    flat = mtt.load_block_buffer(as_tensor(metatensor.io.save_buffer(core_block())))
-    with pytest.raises(ValueError, match=re.escape(message)):
-        flat.__setstate__(as_tensor(block))
-    with torch.jit.optimized_execution(False):
-        with pytest.raises(torch.jit.Error, match=re.escape(message)):
-            SET_BLOCK_STATE(flat, as_tensor(block))
-        tensor_map = mtt.TensorMap(mtt.Labels.single(), [flat])
-        with pytest.raises(torch.jit.Error, match=re.escape(message)):
-            SET_TENSOR_STATE(tensor_map, as_tensor(tensor))
 
 
 def nested_gradients_archive(depth: int) -> bytes:
@@ -166,17 +111,26 @@ def nested_gradients_archive(depth: int) -> bytes:
 
 
 def test_deeply_nested_archives():
-    """1200 nested gradients and a deeply nested info.json raise the usual errors
-    (the compiled reader gets 100 nested gradients: it decodes the 17 MB of member
-    names of 1200 levels byte by byte, which takes a while)"""
-    archive = nested_gradients_archive(1200)
-    assert "gradients are nested more than 16 levels deep" in eager_error(
-        "TensorBlock", archive
+    """Gradients nested more than 16 levels deep (1200 of them) and a deeply nested
+    info.json raise the usual errors (the compiled reader gets fewer nested
+    gradients: it decodes the 17 MB of member names of 1200 levels byte by byte,
+    which takes a while)"""
+    message = (
+        "serialization format error: in '"
+        + "gradients/g/" * 17
+        + "': gradients are nested more than 16 levels deep"
     )
-    assert compiled_error("TensorBlock", nested_gradients_archive(100)).startswith(
-        "gradients of gradients are not supported by metatensor.torch, found some in "
-        "the 'g' gradient"
-    )
+    assert eager_error("TensorBlock", nested_gradients_archive(1200)) == message
+    assert compiled_error("TensorBlock", nested_gradients_archive(17)) == message
+    # 16 levels are fine
+    archive = as_tensor(nested_gradients_archive(16))
+    with torch.jit.optimized_execution(False):
+        compiled = COMPILED["TensorBlock"](archive)
+    eager = EAGER["TensorBlock"](archive)
+    assert_same(eager, compiled)
+    for _ in range(16):
+        eager = eager.gradient("g")
+    assert eager.gradients_list() == []
 
     data = metatensor.io.save_buffer(
         metatensor.TensorMap(metatensor.Labels.single(), [core_block()])
@@ -334,3 +288,30 @@ def test_killed_save_leaves_a_complete_file(tmp_path):
         assert values.shape == (250_000, 20)
         assert values[0, 0] in (1.0, 2.0)
         assert bool((values == values[0, 0]).all())
+
+
+def _load_labels_compiled(buffer: torch.Tensor) -> mtt.Labels:
+    return mtt.load_labels_buffer(buffer)
+
+
+def _labels_state_compiled(state: torch.Tensor) -> mtt.Labels:
+    labels = mtt.Labels.single()
+    labels.__setstate__(state)
+    return labels
+
+
+def test_duplicated_labels_in_files_are_refused():
+    """every reader checks the entries of Labels it loads for duplicates"""
+    labels = metatensor.Labels(["key"], np.array([[0], [1]], dtype=np.int32))
+    data = bytearray(bytes(metatensor.io.save_buffer(labels)))
+    data[data.rfind(b"\x01\x00\x00\x00")] = 0  # the entry 1 becomes 0
+    buffer = torch.tensor(list(data), dtype=torch.uint8)
+    message = "can not have the same label entry multiple times: \\[0\\]"
+    with pytest.raises(metatensor.MetatensorError, match=message):
+        metatensor.io.load_labels_buffer(bytes(data))
+    with pytest.raises(ValueError, match=message):
+        mtt.load_labels_buffer(buffer)
+    with pytest.raises(torch.jit.Error, match=message):
+        torch.jit.script(_load_labels_compiled)(buffer)
+    with pytest.raises(torch.jit.Error, match=message):
+        torch.jit.script(_labels_state_compiled)(buffer)

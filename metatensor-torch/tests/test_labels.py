@@ -204,8 +204,8 @@ def test_expected_results():
     assert first.position((2, 0)) == 2
     assert first.position(labels(["a", "b"], [[2, 0]])[0]) == 2
 
-    assert str(first) == "Labels(\n    a  b\n    0  1\n    1  2\n    2  0\n)"
-    assert first.print(2) == "a  b\n0  1\n...\n2  0"
+    assert str(first) == "Labels\n    a  b\n    0  1\n    1  2\n    2  0"
+    assert first.print(2) == " a  b\n 0  1\n ...\n 2  0"
     assert repr(first.entry(1)) == "LabelsEntry(a=1, b=2)"
 
 

@@ -174,8 +174,10 @@ def test_expected_results():
     assert merged.info() == {"unit": "eV"}
 
     assert str(tensor) == (
-        "TensorMap with 3 blocks\nkeys: key_a  key_b\n          0      0\n"
-        "          1      0\n          0      1"
+        "TensorMap with 3 blocks\n    keys: [key_a, key_b]\n    blocks:\n"
+        "       0  0   => TensorBlock with shape (3, 3, 2)\n"
+        "       1  0   => TensorBlock with shape (4, 3, 3)\n"
+        "       0  1   => TensorBlock with shape (5, 3, 4)"
     )
 
 
@@ -254,22 +256,22 @@ def test_selection_errors():
 def test_constructor_errors():
     keys = labels(["k"], [[0], [1]])
     with pytest.raises(
-        ValueError,
+        RuntimeError,
         match="expected the same number of blocks and keys, got 1 blocks and 2 keys",
     ):
         TensorMap(keys, [block(0)])
     with pytest.raises(
         RuntimeError,
-        match="got blocks with different dtypes, at least torch.float64 and torch.float32",
+        match="got blocks with different dtypes, at least 'f64' and 'f32'",
     ):
         TensorMap(keys, [block(0), block(1, dtype=torch.float32)])
-    with pytest.raises(ValueError, match="all blocks must have the same gradients"):
+    with pytest.raises(RuntimeError, match="all blocks must have the same gradients"):
         TensorMap(keys, [block(0), block(1, gradients=False)])
     renamed = TensorBlock(
         torch.zeros(1, 1), labels(["other"], [[0]]), [], Labels.range("n", 1)
     )
     with pytest.raises(
-        ValueError,
+        RuntimeError,
         match=r"all blocks must have the same sample names, got \['system', 'atom'\] and \['other'\]",
     ):
         TensorMap(keys, [block(0, gradients=False).to(torch.float32), renamed])

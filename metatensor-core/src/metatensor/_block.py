@@ -1,9 +1,10 @@
 """``TensorBlock``: one dense array with metadata on each axis, and its
 gradients."""
 
-from . import _dispatch
+from . import _checks, _dispatch
 from ._errors import MetatensorError
 from ._labels import Labels, _is_dtype
+from ._printing import block_text
 
 _MOVED_MESSAGE = (
     "this block has been released or moved inside a TensorBlock or TensorMap and "
@@ -50,56 +51,28 @@ def _validate(values, samples, components, properties) -> tuple:
     if isinstance(components, Labels):
         raise TypeError("`components` must be a list of Labels, got a single Labels")
     components = tuple(components)
-    names = set()
+    names = []
+    sizes = [len(samples)]
+    devices = []
     for component in components:
         _check_labels(component, "`components` elements")
-        if len(component._names) != 1:
-            raise MetatensorError(
-                "component labels must have a single dimension, got "
-                f"{len(component._names)}: {list(component._names)}"
-            )
-        if component._names[0] in names:
-            raise MetatensorError(
-                f"component names must be unique, got '{component._names[0]}' "
-                "multiple times"
-            )
-        names.add(component._names[0])
+        names.append(component._names)
+        sizes.append(len(component))
+        devices.append(str(component.device))
+    sizes.append(len(properties))
 
-    shape = tuple(values.shape)
-    if len(shape) != len(components) + 2:
-        raise MetatensorError(
-            f"the values must have {len(components) + 2} dimensions for "
-            f"{len(components)} components, got an array of shape {shape}"
+    message = (
+        _checks.block_components(names)
+        or _checks.block_shape(list(values.shape), sizes, names)
+        or _checks.block_devices(
+            str(_dispatch.device(values)),
+            str(samples.device),
+            devices,
+            str(properties.device),
         )
-    if shape[0] != len(samples):
-        raise MetatensorError(
-            f"the values shape along axis 0 is {shape[0]} but we have "
-            f"{len(samples)} sample label entries"
-        )
-    for axis, component in enumerate(components, start=1):
-        if shape[axis] != len(component):
-            raise MetatensorError(
-                f"the values shape along axis {axis} is {shape[axis]} but we have "
-                f"{len(component)} entries for the '{component._names[0]}' component"
-            )
-    if shape[-1] != len(properties):
-        raise MetatensorError(
-            f"the values shape along axis {len(shape) - 1} is {shape[-1]} but we "
-            f"have {len(properties)} property label entries"
-        )
-
-    device = _dispatch.device(values)
-    for labels in (samples, properties, *components):
-        if not _dispatch.same_device(labels.device, device):
-            if labels is samples:
-                what = "samples"
-            else:
-                what = "properties" if labels is properties else "components"
-            raise MetatensorError(
-                f"invalid parameter: invalid block: values and {what} must be on the "
-                f"same device, got '{_dispatch.device_name(device)}' and "
-                f"'{_dispatch.device_name(labels.device)}'"
-            )
+    )
+    if message is not None:
+        raise MetatensorError(message)
     return components
 
 
@@ -353,8 +326,8 @@ class TensorBlock:
         if isinstance(parent, TensorBlock) and parent._data is not None:
             for parameter, gradient in parent._data.gradients.items():
                 if gradient is data:
-                    return _describe(data, f"TensorBlock gradient for '{parameter}',")
-        return _describe(data, "TensorBlock")
+                    return _describe(data, parameter)
+        return _describe(data, None)
 
     __str__ = __repr__
 
@@ -368,33 +341,42 @@ def _operations():
 
 
 def _check_gradient(parent: _BlockData, parameter: str, gradient: _BlockData):
-    """Check that ``gradient`` fits as a gradient of ``parent``"""
-    names = gradient.samples._names
-    if len(names) == 0:
+    """Check that ``gradient`` fits as a gradient of ``parent``: array kind,
+    dtype and device first (the metadata checks read the values of the Labels)"""
+    gradient_backend = _dispatch.backend(gradient.values)
+    parent_backend = _dispatch.backend(parent.values)
+    if gradient_backend != parent_backend:
         raise MetatensorError(
-            "invalid parameter: gradients samples must have at least one dimension, "
-            f"named 'sample', we got none (for the gradient with respect to "
+            "invalid parameter: the gradient data has a different origin "
+            f"('python.{gradient_backend}') than the value data "
+            f"('python.{parent_backend}') (for the gradient with respect to "
             f"'{parameter}')"
         )
-    if names[0] != "sample":
+    if gradient.values.dtype != parent.values.dtype:
         raise MetatensorError(
-            f"invalid gradient samples for '{parameter}': the first dimension must "
-            f"be 'sample', got {list(names)}"
-        )
-    sample = gradient.samples._array[:, 0]
-    n_samples = len(parent.samples)
-    if len(sample) != 0:
-        low, high = int(sample.min()), int(sample.max())
-        if low < 0 or high >= n_samples:
-            if low < 0:
-                problem = f"all values should be positive, but we got {low}"
-            else:
-                problem = f"we got {high}, but the values contain {n_samples} samples"
-            raise MetatensorError(
-                "invalid parameter: invalid value for the 'sample' dimension in "
-                f"gradient samples: {problem} (for the gradient with respect to "
-                f"'{parameter}')"
+            _checks.gradient_dtype_error(
+                parameter,
+                _dispatch.dtype_name(gradient.values.dtype),
+                _dispatch.dtype_name(parent.values.dtype),
             )
+        )
+    message = _checks.gradient_device(
+        parameter,
+        str(_dispatch.device(gradient.values)),
+        str(_dispatch.device(parent.values)),
+    )
+    if message is not None:
+        raise MetatensorError(message)
+
+    samples = gradient.samples
+    message = _checks.gradient_sample_names(parameter, samples._names)
+    if message is None and len(samples) != 0:
+        sample = samples._array[:, 0]
+        message = _checks.gradient_sample_range(
+            parameter, int(sample.min()), int(sample.max()), len(parent.samples)
+        )
+    if message is not None:
+        raise MetatensorError(message)
 
     n_extra = len(gradient.components) - len(parent.components)
     if n_extra < 0 or any(
@@ -402,43 +384,17 @@ def _check_gradient(parent: _BlockData, parameter: str, gradient: _BlockData):
         for g, p in zip(gradient.components[n_extra:], parent.components)
     ):
         raise MetatensorError(
-            f"invalid gradient components for '{parameter}': they must be the "
-            "components of the values with gradient-specific components in front, "
-            f"got {[c._names[0] for c in gradient.components]} for values with "
-            f"{[c._names[0] for c in parent.components]}"
+            _checks.gradient_components_error(
+                parameter,
+                [c._names[0] for c in gradient.components],
+                [c._names[0] for c in parent.components],
+            )
         )
     if gradient.properties is not parent.properties:
         if gradient.properties != parent.properties:
-            raise MetatensorError(
-                f"invalid gradient properties for '{parameter}': they must be the "
-                "same as the values properties"
-            )
+            raise MetatensorError(_checks.gradient_properties_error(parameter))
         # share the parent properties, they are identical
         gradient.properties = parent.properties
-
-    context = f" (for the gradient with respect to '{parameter}')"
-    gradient_backend = _dispatch.backend(gradient.values)
-    parent_backend = _dispatch.backend(parent.values)
-    if gradient_backend != parent_backend:
-        raise MetatensorError(
-            "invalid parameter: the gradient data has a different origin "
-            f"('python.{gradient_backend}') than the value data "
-            f"('python.{parent_backend}'){context}"
-        )
-    if gradient.values.dtype != parent.values.dtype:
-        raise MetatensorError(
-            "invalid parameter: the gradient values have dtype "
-            f"'{_dispatch.dtype_name(gradient.values.dtype)}' but the block values "
-            f"have dtype '{_dispatch.dtype_name(parent.values.dtype)}'{context}"
-        )
-    gradient_device = _dispatch.device(gradient.values)
-    parent_device = _dispatch.device(parent.values)
-    if not _dispatch.same_device(gradient_device, parent_device):
-        raise MetatensorError(
-            "invalid parameter: the gradient values are on device "
-            f"'{_dispatch.device_name(gradient_device)}' but the block values are "
-            f"on device '{_dispatch.device_name(parent_device)}'{context}"
-        )
 
 
 def _copy_data(data: _BlockData, deep: bool) -> _BlockData:
@@ -523,24 +479,15 @@ def _convert_data(data: _BlockData, dtype, device, arrays, non_blocking):
     )
 
 
-def _describe(data: _BlockData, title: str) -> str:
-    """Summary of a block's metadata, with the shape of its gradients"""
-
-    def names(labels) -> str:
-        return "[" + ", ".join(labels) + "]"
-
-    lines = [
-        f"{title} with shape {tuple(data.values.shape)}",
-        f"    samples: {names(data.samples._names)}",
-        f"    components: {names(c._names[0] for c in data.components)}",
-        f"    properties: {names(data.properties._names)}",
-    ]
-    if data.gradients:
-        width = max(len(parameter) for parameter in data.gradients)
-        lines += ["", "    gradients:"]
-        for parameter, gradient in data.gradients.items():
-            shape = tuple(gradient.values.shape)
-            lines.append(
-                f"        {parameter.ljust(width)} => TensorBlock with shape {shape}"
-            )
-    return "\n".join(lines)
+def _describe(data: _BlockData, parameter) -> str:
+    """Summary of a block's metadata, with the shape of its gradients;
+    ``parameter`` names the gradient the block is, None for values"""
+    return block_text(
+        parameter,
+        list(data.values.shape),
+        list(data.samples._names),
+        [component._names[0] for component in data.components],
+        list(data.properties._names),
+        list(data.gradients),
+        [list(gradient.values.shape) for gradient in data.gradients.values()],
+    )

@@ -9,7 +9,7 @@ same path.
 
 import numpy as np
 
-from . import _dispatch, _index
+from . import _checks, _dispatch, _index
 from ._block import _BlockData
 from ._errors import MetatensorError
 from ._labels import Labels
@@ -33,18 +33,12 @@ def _names_to_move(tensor, keys_to_move, function: str):
                     f"`keys_to_move` in {function} must be a str, a list of str or "
                     f"Labels, got {name!r} in the list"
                 )
-    if len(names) == 0:
-        raise ValueError(f"`keys_to_move` in {function} must name at least one key")
-    for name in names:
-        if name not in tensor.keys._names:
-            raise MetatensorError(
-                f"'{name}' in `keys_to_move` is not part of the keys of this "
-                f"TensorMap, expected one of {list(tensor.keys._names)}"
-            )
-    if len(set(names)) != len(names):
-        raise ValueError(f"`keys_to_move` in {function} contains duplicated names")
-    if len(tensor) == 0:
-        raise MetatensorError(f"can not call {function} on a TensorMap without blocks")
+    message = _checks.names_to_move("keys_to_move", function, names, "key")
+    if message is not None:
+        raise ValueError(message)
+    message = _checks.keys_to_move(names, tensor.keys._names, len(tensor))
+    if message is not None:
+        raise MetatensorError(message)
     return names, entries
 
 
@@ -76,10 +70,7 @@ def _check_components(blocks: list, function: str):
     first = blocks[0].components
     for block in blocks[1:]:
         if block.components is not first and block.components != first:
-            raise MetatensorError(
-                f"can not merge blocks with different components in {function}, "
-                "call components_to_properties first"
-            )
+            raise MetatensorError(_checks.merge_components_error(function))
 
 
 def _check_no_nested_gradients(blocks: list, function: str):
@@ -135,10 +126,7 @@ def _scatter(arrays, rows, columns, shape, fill_value, like):
 def keys_to_samples(tensor, keys_to_move, fill_value, sort_samples: bool):
     names, entries = _names_to_move(tensor, keys_to_move, "keys_to_samples")
     if entries is not None:
-        raise NotImplementedError(
-            "keys_to_samples with Labels carrying values in `keys_to_move` is not "
-            "implemented, give only the names"
-        )
+        raise NotImplementedError(_checks.keys_to_samples_entries_error())
     new_keys, groups, moved = _group_blocks(tensor.keys, names)
     blocks = []
     for group in groups:
@@ -270,10 +258,7 @@ def _new_properties(blocks, moved, names, entries_index):
 
     for block in blocks[1:]:
         if block.properties is not first and block.properties != first:
-            raise MetatensorError(
-                "all blocks must have the same properties when `keys_to_move` in "
-                "keys_to_properties is Labels with entries"
-            )
+            raise MetatensorError(_checks.merge_properties_error())
     entries = entries_index.values
     n = len(first)
     merged = np.concatenate(
@@ -284,10 +269,7 @@ def _new_properties(blocks, moved, names, entries_index):
     columns = []
     for m, position in zip(moved, positions):
         if position < 0:
-            raise MetatensorError(
-                f"the block with moved key values {m.tolist()} is not part of the "
-                "entries in `keys_to_move`"
-            )
+            raise MetatensorError(_checks.moved_entry_error(m.tolist()))
         columns.append(slice(int(position) * n, (int(position) + 1) * n))
     return Labels._unchecked(property_names, merged, like=first), columns
 
@@ -365,23 +347,20 @@ def components_to_properties(tensor, dimensions):
     if isinstance(dimensions, str):
         dimensions = (dimensions,)
     dimensions = tuple(dimensions)
-    if len(dimensions) == 0:
-        raise ValueError("`dimensions` in components_to_properties can not be empty")
-    if len(set(dimensions)) != len(dimensions):
-        raise ValueError("`dimensions` in components_to_properties has duplicates")
+    message = _checks.names_to_move(
+        "dimensions", "components_to_properties", dimensions, "dimension"
+    )
+    if message is not None:
+        raise ValueError(message)
 
     blocks = []
     cache = {}
     for data in tensor._blocks:
         component_names = [c._names[0] for c in data.components]
-        moved = []
-        for name in dimensions:
-            if name not in component_names:
-                raise MetatensorError(
-                    f"'{name}' is not a component of this TensorMap, expected one of "
-                    f"{component_names}"
-                )
-            moved.append(component_names.index(name))
+        message = _checks.components_to_move(dimensions, component_names)
+        if message is not None:
+            raise MetatensorError(message)
+        moved = [component_names.index(name) for name in dimensions]
         # same as moving the dimensions one after the other, each placed first
         moved.reverse()
         properties = _product_properties(data, moved, cache)

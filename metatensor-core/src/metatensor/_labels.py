@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _dispatch, _index
 from ._errors import MetatensorError
+from ._printing import entry_text, labels_table, shown_entries
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # names tuples already validated, to make creating many Labels cheap
@@ -255,8 +256,7 @@ class LabelsEntry:
 
     def print(self) -> str:
         """Text representation, e.g. ``(system=0, atom=2)``"""
-        pairs = ", ".join(f"{n}={v}" for n, v in zip(self._names, self._tuple()))
-        return f"({pairs})"
+        return entry_text(list(self._names), list(self._tuple()))
 
     def __repr__(self) -> str:
         return f"LabelsEntry{self.print()}"
@@ -816,7 +816,9 @@ class Labels:
     def print(self, max_entries: int, indent: int = 0) -> str:
         """Text table of the entries, showing at most ``max_entries`` of them
         (all if negative), each line indented by ``indent`` spaces after the first"""
-        return _format_table(self._names, self._array, max_entries, indent)
+        n_entries = self._array.shape[0]
+        rows = self._array[shown_entries(n_entries, max_entries)].tolist()
+        return labels_table(list(self._names), rows, n_entries, indent)
 
     def __repr__(self) -> str:
         return f"Labels\n   {self.print(-1, indent=3)}"
@@ -850,38 +852,3 @@ def _reduce_with_buffer(loader, buffer: memoryview, protocol: int):
     if protocol >= 5:
         return loader, (pickle.PickleBuffer(buffer),)
     return loader, (bytes(buffer),)
-
-
-def _format_table(names: tuple, array: np.ndarray, max_entries: int, indent: int):
-    """Columns of ``array`` centered under ``names`` (the first line is not
-    indented); if there are more than ``max_entries`` rows, the middle ones are
-    replaced by ``...``"""
-    n = array.shape[0]
-    if max_entries < 0 or n <= max_entries:
-        rows = array.tolist()
-        skip_at = None
-    else:
-        skip_at = (max_entries + 1) // 2
-        tail = max_entries // 2
-        rows = array[:skip_at].tolist() + (array[n - tail :].tolist() if tail else [])
-
-    widths = [len(name) for name in names]
-    for row in rows:
-        for i, value in enumerate(row):
-            widths[i] = max(widths[i], len(str(value)))
-    widths = [w + 2 for w in widths]
-
-    lines = ["".join(_center(name, w) for name, w in zip(names, widths)).rstrip()]
-    for i, row in enumerate(rows):
-        if i == skip_at:
-            lines.append(_center("...", sum(widths)).rstrip())
-        lines.append("".join(_center(str(v), w) for v, w in zip(row, widths)).rstrip())
-    if skip_at is not None and skip_at == len(rows):
-        lines.append(_center("...", sum(widths)).rstrip())
-    return ("\n" + " " * indent).join(lines)
-
-
-def _center(text: str, width: int) -> str:
-    """``text`` centered in ``width`` characters, the extra space going right"""
-    left = (width - len(text)) // 2
-    return " " * left + text + " " * (width - len(text) - left)

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from . import _dispatch, _keys_to
+from . import _checks, _dispatch, _keys_to
 from ._block import (
     TensorBlock,
     _BlockData,
@@ -15,31 +15,32 @@ from ._block import (
 )
 from ._errors import MetatensorError
 from ._labels import Labels, LabelsEntry, _reduce_with_buffer
+from ._printing import tensor_text
 
 
-def _check_same_structure(first: _BlockData, block: _BlockData, where: str):
-    """Check that two blocks have the same metadata names, recursively through
-    gradients"""
-    for what, a, b in (
-        ("sample", first.samples._names, block.samples._names),
-        ("component", _component_names(first), _component_names(block)),
-        ("property", first.properties._names, block.properties._names),
-    ):
-        if a != b:
-            raise MetatensorError(
-                f"all blocks must have the same {what} names{where}, "
-                f"got {list(a)} and {list(b)}"
-            )
-    if list(first.gradients) != list(block.gradients):
-        if set(first.gradients) != set(block.gradients):
-            raise MetatensorError(
-                f"all blocks must have the same gradients{where}, got "
-                f"{sorted(first.gradients)} and {sorted(block.gradients)}"
-            )
+def _check_same_structure(
+    first: _BlockData, first_names: list, block: _BlockData, where: str
+):
+    """Check that two blocks have the same metadata names (``first_names`` are the
+    ones of ``first``, see :py:func:`_names`), recursively through gradients"""
+    message = _checks.tensor_block_names(
+        first_names, _names(block), where
+    ) or _checks.tensor_gradients(list(first.gradients), list(block.gradients), where)
+    if message is not None:
+        raise MetatensorError(message)
     for parameter, gradient in block.gradients.items():
+        first_gradient = first.gradients[parameter]
         _check_same_structure(
-            first.gradients[parameter], gradient, f" in the '{parameter}' gradients"
+            first_gradient,
+            _names(first_gradient),
+            gradient,
+            f" in the '{parameter}' gradients",
         )
+
+
+def _names(block: _BlockData) -> list:
+    """The sample, component and property names of a block"""
+    return [block.samples._names, _component_names(block), block.properties._names]
 
 
 def _component_names(block: _BlockData) -> list:
@@ -76,11 +77,9 @@ class TensorMap:
         if not isinstance(keys, Labels):
             raise TypeError(f"`keys` must be metatensor Labels, not {type(keys)}")
         blocks = list(blocks)
-        if len(blocks) != len(keys):
-            raise MetatensorError(
-                f"expected the same number of blocks and keys, got {len(blocks)} "
-                f"blocks and {len(keys)} keys"
-            )
+        message = _checks.tensor_blocks_count(len(keys), len(blocks))
+        if message is not None:
+            raise MetatensorError(message)
 
         datas = []
         for i, block in enumerate(blocks):
@@ -385,26 +384,12 @@ class TensorMap:
     def print(self, max_keys: int) -> str:
         """Text summary listing the shape of the blocks for at most ``max_keys``
         keys (all if negative)"""
-        n = len(self._blocks)
-        shown = n if max_keys < 0 else min(n, max_keys)
-        keys = self._keys._array
-        widths = [0] * keys.shape[1]
-        if n:
-            low, high = keys.min(axis=0).tolist(), keys.max(axis=0).tolist()
-            widths = [max(len(str(a)), len(str(b))) for a, b in zip(low, high)]
-        lines = [
-            f"TensorMap with {n} block{'' if n == 1 else 's'}",
-            "    keys: [" + ", ".join(self._keys._names) + "]",
-            "    blocks:",
-        ]
-        for key, block in zip(keys[:shown].tolist(), self._blocks[:shown]):
-            values = "  ".join(str(v).rjust(w) for v, w in zip(key, widths))
-            shape = tuple(block.values.shape)
-            lines.append(f"       {values}   => TensorBlock with shape {shape}")
-        if shown < n:
-            # "..." ends under the end of "=>"
-            lines.append("...".rjust(10 + sum(widths) + 2 * len(widths)))
-        return "\n".join(lines)
+        return tensor_text(
+            list(self._keys._names),
+            self._keys._array.tolist(),
+            [list(block.values.shape) for block in self._blocks],
+            max_keys,
+        )
 
     def __repr__(self) -> str:
         return self.print(-1)
@@ -455,13 +440,9 @@ def _check_blocks(keys: Labels, blocks: list):
     first = blocks[0]
     dtype = first.values.dtype
     backend = _dispatch.backend(first.values)
-    device = _dispatch.device(first.values)
-    if not _dispatch.same_device(keys.device, device):
-        raise MetatensorError(
-            f"the keys must be on the same device as the blocks, got keys on "
-            f"{keys.device} and blocks on {device}"
-        )
-    for block in blocks[1:]:
+    first_names = _names(first)
+    keys_device = str(keys.device)
+    for block in blocks:
         if _dispatch.backend(block.values) != backend:
             raise MetatensorError(
                 "invalid parameter: invalid tensor map: got blocks with different "
@@ -470,15 +451,15 @@ def _check_blocks(keys: Labels, blocks: list):
             )
         if block.values.dtype != dtype:
             raise MetatensorError(
-                "invalid parameter: invalid tensor map: got blocks with different "
-                "dtypes, at least "
-                f"'{_dispatch.dtype_name(dtype)}' and "
-                f"'{_dispatch.dtype_name(block.values.dtype)}' were detected"
+                _checks.tensor_dtypes_error(
+                    _dispatch.dtype_name(dtype),
+                    _dispatch.dtype_name(block.values.dtype),
+                )
             )
-        block_device = _dispatch.device(block.values)
-        if not _dispatch.same_device(block_device, device):
-            raise MetatensorError(
-                "got blocks on different devices, at least "
-                f"'{device}' and '{block_device}' were detected"
-            )
-        _check_same_structure(first, block, "")
+        message = _checks.tensor_device(
+            keys_device, str(_dispatch.device(block.values))
+        )
+        if message is not None:
+            raise MetatensorError(message)
+        if block is not first:
+            _check_same_structure(first, first_names, block, "")

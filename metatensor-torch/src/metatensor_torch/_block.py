@@ -1,17 +1,23 @@
 """``TensorBlock`` as a TorchScript class.
 
-A TorchScript class can not hold instances of itself, so the gradients are stored
-as parallel lists (parameter names, values, samples, components); the gradient
-blocks are built on access and share the parent's tensors and properties.
-Gradients of gradients are not supported.
+A TorchScript class can not hold instances of itself, so a block stores every
+gradient below it, at any depth, in flat parallel lists (the path of the gradient:
+``"positions"``, ``"positions/cell"``, ...; its values, samples and components).
+Gradient blocks are built on access: views sharing these lists, the tensors and
+the properties of their root block, which know their own path.
+Gradients of gradients are thus stored like first-level gradients, and a gradient
+block can get gradients of its own.
 """
 
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 
+from metatensor import _checks
+from metatensor._printing import block_text
+
 from . import _eager, _mts
-from ._dtypes import dtype_name
+from ._dtypes import dtype_name  # noqa: F401 (re-exported)
 from ._jit import no_deprecation_warning
 from ._labels import Labels, names_text, paths_error
 
@@ -23,165 +29,112 @@ def _component_names(components: List[Labels]) -> List[str]:
     return names
 
 
-def _device_text(device: torch.device) -> str:
-    """A device as upstream's messages write it (DLPack names: ``'CPU:0'``,
-    ``'CUDA:1'``, ``'ExtDev:0'`` for meta, ...)"""
-    kinds = ["cpu", "cuda", "mps", "meta", "xpu", "hip"]
-    names = ["CPU", "CUDA", "Metal", "ExtDev", "OneAPI", "ROCM"]
-    name = device.type
-    for i in range(len(kinds)):
-        if kinds[i] == device.type:
-            name = names[i]
-    index = device.index
-    if index is None:
-        index = 0
-    return "'" + name + ":" + str(index) + "'"
+def _dtype_text(values: torch.Tensor) -> str:
+    """The dtype of ``values`` as upstream's messages write it (and
+    metatensor-core's ``_dispatch.dtype_name``): kind and bits, ``f64``, ``i32``,
+    ``u8``, ``c128``, ``b8`` (TorchScript shows dtypes as integers)"""
+    dtype = values.dtype
+    if values.is_complex():
+        kind = "c"
+    elif values.is_floating_point():
+        kind = "f"
+    elif dtype == torch.bool:
+        kind = "b"
+    elif (
+        dtype == torch.uint8
+        or dtype == torch.uint16
+        or dtype == torch.uint32
+        or dtype == torch.uint64
+    ):
+        kind = "u"
+    else:
+        kind = "i"
+    return kind + str(values.element_size() * 8)
 
 
-def _check_labels_device(labels: Labels, axis: str, device: torch.device):
-    if labels.values.device != device:
-        raise RuntimeError(
-            "invalid parameter: invalid block: values and "
-            + axis
-            + " must be on the same device, got "
-            + _device_text(device)
-            + " and "
-            + _device_text(labels.values.device)
-            + " ("
-            + str(device)
-            + " and "
-            + str(labels.values.device)
-            + ")"
-        )
+def _raise(message: Optional[str]):
+    """Raise the message of a failed data check (``metatensor._checks``) as
+    upstream's C++ classes do"""
+    if message is not None:
+        raise RuntimeError(message)
 
 
 def _check_block(
     values: torch.Tensor, samples: Labels, components: List[Labels], properties: Labels
 ):
     """The checks of the TensorBlock constructor"""
-    names: List[str] = []
+    names: List[List[str]] = []
+    sizes: List[int] = [len(samples)]
+    devices: List[str] = []
     for component in components:
-        if len(component.names) != 1:
-            raise ValueError(
-                "component labels must have a single dimension, got "
-                + str(len(component.names))
-                + ": "
-                + names_text(component.names)
-            )
-        if component.names[0] in names:
-            raise ValueError(
-                "component names must be unique, got '"
-                + component.names[0]
-                + "' multiple times"
-            )
-        names.append(component.names[0])
-
-    shape = values.shape
-    if len(shape) != len(components) + 2:
-        raise ValueError(
-            "the values must have "
-            + str(len(components) + 2)
-            + " dimensions for "
-            + str(len(components))
-            + " components, got a tensor of shape "
-            + str(list(shape))
+        names.append(component.names)
+        sizes.append(len(component))
+        devices.append(str(component.values.device))
+    sizes.append(len(properties))
+    _raise(_checks.block_components(names))
+    _raise(_checks.block_shape(list(values.shape), sizes, names))
+    _raise(
+        _checks.block_devices(
+            str(values.device),
+            str(samples.values.device),
+            devices,
+            str(properties.values.device),
         )
-    if shape[0] != len(samples):
-        raise ValueError(
-            "the values shape along axis 0 is "
-            + str(shape[0])
-            + " but we have "
-            + str(len(samples))
-            + " sample label entries"
-        )
-    for i in range(len(components)):
-        if shape[i + 1] != len(components[i]):
-            raise ValueError(
-                "the values shape along axis "
-                + str(i + 1)
-                + " is "
-                + str(shape[i + 1])
-                + " but we have "
-                + str(len(components[i]))
-                + " entries for the '"
-                + components[i].names[0]
-                + "' component"
-            )
-    if shape[-1] != len(properties):
-        raise ValueError(
-            "the values shape along axis "
-            + str(len(shape) - 1)
-            + " is "
-            + str(shape[-1])
-            + " but we have "
-            + str(len(properties))
-            + " property label entries"
-        )
-
-    _check_labels_device(samples, "samples", values.device)
-    for component in components:
-        _check_labels_device(component, "components", values.device)
-    _check_labels_device(properties, "properties", values.device)
+    )
 
 
-def _check_gradient_samples(parameter: str, samples: Labels, n_samples: int):
-    names = samples.names
-    if len(names) == 0 or names[0] != "sample":
-        raise ValueError(
-            "invalid gradient samples for '"
-            + parameter
-            + "': the first dimension must be 'sample', got "
-            + names_text(names)
-        )
-    sample = samples.values[:, 0]
-    if sample.shape[0] != 0:
-        low = int(sample.min())
-        high = int(sample.max())
-        if low < 0 or high >= n_samples:
-            bad = high
-            if low < 0:
-                bad = low
-            raise ValueError(
-                "invalid value for the 'sample' dimension of the gradient samples for '"
-                + parameter
-                + "': we got "
-                + str(bad)
-                + ", but the values contain "
-                + str(n_samples)
-                + " samples"
-            )
-
-
-def _describe(
-    title: str,
-    samples: Labels,
+def _check_gradient(
+    parameter: str,
+    n_samples: int,
+    values: torch.Tensor,
     components: List[Labels],
     properties: Labels,
-    gradients: List[str],
-) -> str:
-    sizes: List[str] = []
-    for component in components:
-        sizes.append(str(len(component)))
-    text = (
-        title
-        + "\n    samples ("
-        + str(len(samples))
-        + "): "
-        + names_text(samples.names)
+    gradient_values: torch.Tensor,
+    gradient_samples: Labels,
+    gradient_components: List[Labels],
+    gradient_properties: Labels,
+):
+    """The checks of ``TensorBlock.add_gradient``: the parts of a gradient block
+    against the ones of its parent (``n_samples`` rows, ``values``,
+    ``components``, ``properties``); dtype and device first (the metadata checks
+    read the values of the Labels)"""
+    if gradient_values.dtype != values.dtype:
+        raise RuntimeError(
+            _checks.gradient_dtype_error(
+                parameter, _dtype_text(gradient_values), _dtype_text(values)
+            )
+        )
+    _raise(
+        _checks.gradient_device(
+            parameter, str(gradient_values.device), str(values.device)
+        )
     )
-    text += "\n    components (" + ", ".join(sizes) + "): "
-    text += names_text(_component_names(components))
-    text += (
-        "\n    properties ("
-        + str(len(properties))
-        + "): "
-        + names_text(properties.names)
-    )
-    if len(gradients) == 0:
-        text += "\n    gradients: None"
-    else:
-        text += "\n    gradients: " + names_text(gradients)
-    return text
+
+    _raise(_checks.gradient_sample_names(parameter, gradient_samples.names))
+    if len(gradient_samples) != 0:
+        sample = gradient_samples.values[:, 0]
+        _raise(
+            _checks.gradient_sample_range(
+                parameter, int(sample.min()), int(sample.max()), n_samples
+            )
+        )
+
+    n_extra = len(gradient_components) - len(components)
+    same_components = n_extra >= 0
+    if same_components:
+        for i in range(len(components)):
+            if gradient_components[n_extra + i] != components[i]:
+                same_components = False
+    if not same_components:
+        raise RuntimeError(
+            _checks.gradient_components_error(
+                parameter,
+                _component_names(gradient_components),
+                _component_names(components),
+            )
+        )
+    if gradient_properties != properties:
+        raise RuntimeError(_checks.gradient_properties_error(parameter))
 
 
 def _to_dtype_device(
@@ -253,11 +206,21 @@ class TensorBlock:
         self._samples = samples
         self._components = components
         self._properties = properties
-        self._gradient_parameters: List[str] = []
-        self._gradient_values: List[torch.Tensor] = []
+        # every gradient below this block, parents before their own gradients: the
+        # path of the gradient ("positions" for the positions gradient of this
+        # block, "positions/cell" for the cell gradient of that one, ...) and the
+        # parts of the gradient block. Gradient blocks share these lists with
+        # their root block
+        self._gradient_paths: List[str] = []
+        # (a new empty list, not the `[]` literal: after a TorchScript function
+        # reading files ran under `torch.jit.optimized_execution(False)`, other
+        # compiled readers gave every block they built the same list from `[]`)
+        self._gradient_values: List[torch.Tensor] = [values][:0]
         self._gradient_samples: List[Labels] = []
         self._gradient_components: List[List[Labels]] = []
-        self._is_gradient = False
+        # the start of the paths of the gradients of this block: "" for a root
+        # block, "positions/" for its positions gradient, ...
+        self._path = ""
 
     # ================================================================================ #
     # properties
@@ -309,12 +272,9 @@ class TensorBlock:
         ``parameter``: its samples start with a ``"sample"`` dimension (the row of
         the values), its components are this block's components with
         gradient-specific ones (e.g. ``xyz``) in front, and its properties are the
-        same as this block's"""
-        if self._is_gradient:
-            raise ValueError(
-                "can not add gradients to a gradient block: gradients of gradients "
-                + "are not supported by metatensor.torch"
-            )
+        same as this block's. The gradients of ``gradient`` come along; a gradient
+        block (see :py:meth:`gradient`) can get gradients too, shared with the
+        block it comes from."""
         if "/" in parameter:
             raise ValueError(
                 "invalid gradient parameter '"
@@ -322,112 +282,129 @@ class TensorBlock:
                 + "': '/' is not allowed, it would make the block impossible to load "
                 + "back from a file"
             )
-        if parameter in self._gradient_parameters:
+        path = self._path + parameter
+        if path in self._gradient_paths:
             raise ValueError(
                 "gradient with respect to '"
                 + parameter
                 + "' already exists for this block"
             )
-        if len(gradient._gradient_parameters) != 0:
-            raise ValueError(
-                "the gradient with respect to '"
-                + parameter
-                + "' has gradients itself: gradients of gradients are not supported "
-                + "by metatensor.torch"
-            )
-        _check_gradient_samples(parameter, gradient._samples, len(self))
-
-        n_extra = len(gradient._components) - len(self._components)
-        same_components = n_extra >= 0
-        if same_components:
-            for i in range(len(self._components)):
-                if gradient._components[n_extra + i] != self._components[i]:
-                    same_components = False
-        if not same_components:
-            raise ValueError(
-                "invalid gradient components for '"
-                + parameter
-                + "': they must be the components of the values with "
-                + "gradient-specific components in front, got "
-                + names_text(_component_names(gradient._components))
-                + " for values with "
-                + names_text(_component_names(self._components))
-            )
-        if gradient._properties != self._properties:
-            raise ValueError(
-                "invalid gradient properties for '"
-                + parameter
-                + "': they must be the same as the values properties"
-            )
-        if gradient._values.dtype != self._values.dtype:
-            raise RuntimeError(
-                "invalid parameter: the gradient values have dtype "
-                + dtype_name(gradient._values.dtype)
-                + " but the block values have dtype "
-                + dtype_name(self._values.dtype)
-                + " (gradient with respect to '"
-                + parameter
-                + "')"
-            )
-        if gradient._values.device != self._values.device:
-            raise RuntimeError(
-                "invalid parameter: the gradient values are on device "
-                + _device_text(gradient._values.device)
-                + " but the block values are on device "
-                + _device_text(self._values.device)
-                + " ("
-                + str(gradient._values.device)
-                + " and "
-                + str(self._values.device)
-                + ", gradient with respect to '"
-                + parameter
-                + "')"
-            )
-        self._gradient_parameters.append(parameter)
-        self._gradient_values.append(gradient._values)
-        self._gradient_samples.append(gradient._samples)
-        self._gradient_components.append(gradient._components)
-
-    def _gradient_index(self, parameter: str) -> int:
-        for i in range(len(self._gradient_parameters)):
-            if self._gradient_parameters[i] == parameter:
-                return i
-        raise RuntimeError(
-            "can not find gradients with respect to '"
-            + parameter
-            + "' in this block, available gradients are "
-            + names_text(self._gradient_parameters)
+        _check_gradient(
+            parameter,
+            len(self),
+            self._values,
+            self._components,
+            self._properties,
+            gradient._values,
+            gradient._samples,
+            gradient._components,
+            gradient._properties,
         )
+        # taken first: `gradient` may share its lists with this block
+        entries: List[int] = []
+        if len(gradient._gradient_paths) != 0:
+            entries = gradient._gradient_entries()
+        self._append_gradient(
+            path, gradient._values, gradient._samples, gradient._components
+        )
+        start = len(gradient._path)
+        for i in entries:
+            self._append_gradient(
+                path + "/" + gradient._gradient_paths[i][start:],
+                gradient._gradient_values[i],
+                gradient._gradient_samples[i],
+                gradient._gradient_components[i],
+            )
+
+    def _append_gradient(
+        self,
+        path: str,
+        values: torch.Tensor,
+        samples: Labels,
+        components: List[Labels],
+    ):
+        """Store the gradient at ``path``, without checks"""
+        self._gradient_paths.append(path)
+        self._gradient_values.append(values)
+        self._gradient_samples.append(samples)
+        self._gradient_components.append(components)
+
+    def _find_gradient(self, parameter: str) -> int:
+        """Index in the lists of the gradient of this block with respect to
+        ``parameter``, -1 if there is none"""
+        path = self._path + parameter
+        for i in range(len(self._gradient_paths)):
+            if self._gradient_paths[i] == path:
+                return i
+        return -1
+
+    def _gradient_entries(self) -> List[int]:
+        """Indices in the lists of the gradients below this block, at any depth,
+        parents before their own gradients"""
+        entries: List[int] = []
+        for i in range(len(self._gradient_paths)):
+            if self._gradient_paths[i].startswith(self._path):
+                entries.append(i)
+        return entries
+
+    def _own_gradients(self) -> List[int]:
+        """Indices in the lists of the gradients of this block (not of its
+        gradients), in insertion order"""
+        start = len(self._path)
+        entries: List[int] = []
+        for i in range(len(self._gradient_paths)):
+            path = self._gradient_paths[i]
+            if path.startswith(self._path) and path.find("/", start) < 0:
+                entries.append(i)
+        return entries
 
     def _gradient_block(self, i: int) -> "TensorBlock":
+        """The view of the gradient at index ``i`` in the lists"""
         gradient = TensorBlock(
             self._gradient_values[i],
             self._gradient_samples[i],
             self._gradient_components[i],
             self._properties,
         )
-        gradient._is_gradient = True
+        gradient._gradient_paths = self._gradient_paths
+        gradient._gradient_values = self._gradient_values
+        gradient._gradient_samples = self._gradient_samples
+        gradient._gradient_components = self._gradient_components
+        gradient._path = self._gradient_paths[i] + "/"
         return gradient
 
     def gradient(self, parameter: str) -> "TensorBlock":
         """The gradient with respect to ``parameter``, a block sharing the tensors
-        of this one"""
-        return self._gradient_block(self._gradient_index(parameter))
+        (and the gradients) of this one"""
+        i = self._find_gradient(parameter)
+        if i < 0:
+            raise RuntimeError(
+                "can not find gradients with respect to '"
+                + parameter
+                + "' in this block, available gradients are "
+                + names_text(self.gradients_list())
+            )
+        return self._gradient_block(i)
 
     def gradients_list(self) -> List[str]:
         """Names of the gradient parameters, in insertion order"""
-        return self._gradient_parameters
+        start = len(self._path)
+        parameters: List[str] = []
+        for i in self._own_gradients():
+            parameters.append(self._gradient_paths[i][start:])
+        return parameters
 
     def has_gradient(self, parameter: str) -> bool:
         """Whether this block has a gradient with respect to ``parameter``"""
-        return parameter in self._gradient_parameters
+        return (self._path + parameter) in self._gradient_paths
 
     def gradients(self) -> List[Tuple[str, "TensorBlock"]]:
         """``(parameter, gradient)`` pairs, in insertion order"""
         # quoted: the class is still being compiled here
         result: List[Tuple[str, "TensorBlock"]] = []  # noqa: UP037
-        for i in range(len(self._gradient_parameters)):
-            result.append((self._gradient_parameters[i], self._gradient_block(i)))
+        start = len(self._path)
+        for i in self._own_gradients():
+            result.append((self._gradient_paths[i][start:], self._gradient_block(i)))
         return result
 
     # ================================================================================ #
@@ -436,11 +413,13 @@ class TensorBlock:
     def _with_values(
         self,
         values: torch.Tensor,
+        entries: List[int],
         gradients: List[torch.Tensor],
         device: Optional[torch.device],
         non_blocking: bool,
     ) -> "TensorBlock":
-        """A block with new values and gradient values, and the labels moved to
+        """A root block with new values, new values for the gradients at
+        ``entries`` (see :py:meth:`_gradient_entries`), and the labels moved to
         ``device`` (when given)"""
         properties = _labels_to(self._properties, device, non_blocking)
         components: List[Labels] = []
@@ -452,33 +431,35 @@ class TensorBlock:
             components,
             properties,
         )
-        for i in range(len(self._gradient_parameters)):
+        start = len(self._path)
+        for j in range(len(entries)):
+            i = entries[j]
             gradient_components: List[Labels] = []
             for component in self._gradient_components[i]:
                 gradient_components.append(_labels_to(component, device, non_blocking))
-            block.add_gradient(
-                self._gradient_parameters[i],
-                TensorBlock(
-                    gradients[i],
-                    _labels_to(self._gradient_samples[i], device, non_blocking),
-                    gradient_components,
-                    properties,
-                ),
+            block._append_gradient(
+                self._gradient_paths[i][start:],
+                gradients[j],
+                _labels_to(self._gradient_samples[i], device, non_blocking),
+                gradient_components,
             )
         return block
 
     def copy(self, deep: bool = True) -> "TensorBlock":
-        """A copy of this block: with ``deep``, new tensors (``clone``, which keeps
-        autograd) with the same metadata; otherwise a new block sharing the tensors
-        of this one"""
-        if not deep:
-            return self._with_values(
-                self._values, list(self._gradient_values), None, False
-            )
+        """A copy of this block (a root block, with the gradients below this one):
+        with ``deep``, new tensors (``clone``, which keeps autograd) with the same
+        metadata; otherwise a new block sharing the tensors of this one"""
+        entries = self._gradient_entries()
         gradients: List[torch.Tensor] = []
-        for values in self._gradient_values:
-            gradients.append(values.clone())
-        return self._with_values(self._values.clone(), gradients, None, False)
+        for i in entries:
+            if deep:
+                gradients.append(self._gradient_values[i].clone())
+            else:
+                gradients.append(self._gradient_values[i])
+        values = self._values
+        if deep:
+            values = values.clone()
+        return self._with_values(values, entries, gradients, None, False)
 
     def to(
         self,
@@ -494,10 +475,13 @@ class TensorBlock:
         _check_arrays(arrays)
         target = _device_or_none(device)
         values = _to_dtype_device(self._values, dtype, target, non_blocking)
+        entries = self._gradient_entries()
         gradients: List[torch.Tensor] = []
-        for gradient in self._gradient_values:
-            gradients.append(_to_dtype_device(gradient, dtype, target, non_blocking))
-        return self._with_values(values, gradients, target, non_blocking)
+        for i in entries:
+            gradients.append(
+                _to_dtype_device(self._gradient_values[i], dtype, target, non_blocking)
+            )
+        return self._with_values(values, entries, gradients, target, non_blocking)
 
     # ================================================================================ #
     # serialization and printing
@@ -512,29 +496,39 @@ class TensorBlock:
         self, prefix: str, names: List[str], members: List[List[torch.Tensor]]
     ):
         """Add the archive members of this block to ``names`` and ``members``"""
-        names.append(prefix + "values.npy")
-        members.append(_mts.npy_array(self._values))
-        names.append(prefix + "samples.npy")
-        members.append(_mts.npy_labels(self._samples.names, self._samples.values))
-        for i in range(len(self._components)):
-            component = self._components[i]
-            names.append(prefix + "components/" + str(i) + ".npy")
-            members.append(_mts.npy_labels(component.names, component.values))
+        _add_members(
+            prefix, self._values, self._samples, self._components, names, members
+        )
         names.append(prefix + "properties.npy")
         members.append(_mts.npy_labels(self._properties.names, self._properties.values))
-        for parameter in sorted(self._gradient_parameters):
-            gradient = self.gradient(parameter)
-            gradient_prefix = prefix + "gradients/" + parameter + "/"
-            names.append(gradient_prefix + "values.npy")
-            members.append(_mts.npy_array(gradient._values))
-            names.append(gradient_prefix + "samples.npy")
-            members.append(
-                _mts.npy_labels(gradient._samples.names, gradient._samples.values)
+        # depth-first, the gradients of each block sorted by parameter, as core
+        # writes them
+        blocks: List["TensorBlock"] = []  # noqa: UP037
+        prefixes: List[str] = []
+        self._push_gradients(prefix, blocks, prefixes)
+        while len(blocks) != 0:
+            block = blocks.pop()
+            block_prefix = prefixes.pop()
+            _add_members(
+                block_prefix,
+                block._values,
+                block._samples,
+                block._components,
+                names,
+                members,
             )
-            for i in range(len(gradient._components)):
-                component = gradient._components[i]
-                names.append(gradient_prefix + "components/" + str(i) + ".npy")
-                members.append(_mts.npy_labels(component.names, component.values))
+            block._push_gradients(block_prefix, blocks, prefixes)
+
+    def _push_gradients(
+        self, prefix: str, blocks: List["TensorBlock"], prefixes: List[str]
+    ):
+        """Push the gradients of this block, stored under ``prefix`` in an archive,
+        and their own prefixes on stacks, to pop them sorted by parameter"""
+        parameters = self.gradients_list()
+        parameters.sort()
+        for k in range(len(parameters) - 1, -1, -1):
+            blocks.append(self.gradient(parameters[k]))
+            prefixes.append(prefix + "gradients/" + parameters[k] + "/")
 
     def _read_gradients(
         self,
@@ -543,16 +537,28 @@ class TensorBlock:
         parameters: Dict[str, List[str]],
         prefix: str,
     ):
-        """Add the gradients of the block stored under ``prefix`` in a decoded
-        archive (see :py:func:`decode_archive`)"""
-        if prefix not in parameters:
-            return
-        for parameter in parameters[prefix]:
-            values, samples, components = _read_parts(
-                arrays, labels, prefix + "gradients/" + parameter + "/"
-            )
-            gradient = TensorBlock(values, samples, components, self._properties)
-            self.add_gradient(parameter, gradient)
+        """Add the gradients, at any depth, of the block stored under ``prefix`` in
+        a decoded archive (see :py:func:`decode_archive`)"""
+        blocks: List["TensorBlock"] = [self]  # noqa: UP037
+        prefixes: List[str] = [prefix]
+        index = 0
+        while index < len(blocks):
+            block = blocks[index]
+            block_prefix = prefixes[index]
+            index += 1
+            if block_prefix not in parameters:
+                continue
+            for parameter in parameters[block_prefix]:
+                gradient_prefix = block_prefix + "gradients/" + parameter + "/"
+                values, samples, components = _read_parts(
+                    arrays, labels, gradient_prefix
+                )
+                block.add_gradient(
+                    parameter,
+                    TensorBlock(values, samples, components, self._properties),
+                )
+                blocks.append(block.gradient(parameter))
+                prefixes.append(gradient_prefix)
 
     def save_buffer(self) -> torch.Tensor:
         """This block serialized in a 1-D uint8 tensor (the ``.mts`` format)"""
@@ -596,31 +602,59 @@ class TensorBlock:
         self._samples = samples
         self._components = components
         self._properties = properties
-        parameters: List[str] = []
+        paths: List[str] = []
         gradient_values: List[torch.Tensor] = []
         gradient_samples: List[Labels] = []
         gradient_components: List[List[Labels]] = []
-        self._gradient_parameters = parameters
+        self._gradient_paths = paths
         self._gradient_values = gradient_values
         self._gradient_samples = gradient_samples
         self._gradient_components = gradient_components
-        self._is_gradient = False
+        self._path = ""
         self._read_gradients(arrays, labels, archive_parameters, "")
 
     def __repr__(self) -> str:
-        title = "TensorBlock"
-        if self._is_gradient:
-            title = "Gradient TensorBlock"
-        return _describe(
-            title,
-            self._samples,
-            self._components,
-            self._properties,
-            self._gradient_parameters,
+        parameter: Optional[str] = None
+        if len(self._path) != 0:
+            # the path of a gradient block ends with "<parameter>/"
+            parent = self._path[: len(self._path) - 1]
+            parameter = parent[parent.rfind("/") + 1 :]
+        gradient_parameters: List[str] = []
+        gradient_shapes: List[List[int]] = []
+        for gradient_parameter, gradient in self.gradients():
+            gradient_parameters.append(gradient_parameter)
+            gradient_shapes.append(gradient.shape)
+        return block_text(
+            parameter,
+            self.shape,
+            self._samples.names,
+            _component_names(self._components),
+            self._properties.names,
+            gradient_parameters,
+            gradient_shapes,
         )
 
     def __str__(self) -> str:
         return self.__repr__()
+
+
+def _add_members(
+    prefix: str,
+    values: torch.Tensor,
+    samples: Labels,
+    components: List[Labels],
+    names: List[str],
+    members: List[List[torch.Tensor]],
+):
+    """Add the values, samples and components members of a block stored under
+    ``prefix`` to ``names`` and ``members``"""
+    names.append(prefix + "values.npy")
+    members.append(_mts.npy_array(values))
+    names.append(prefix + "samples.npy")
+    members.append(_mts.npy_labels(samples.names, samples.values))
+    for i in range(len(components)):
+        names.append(prefix + "components/" + str(i) + ".npy")
+        members.append(_mts.npy_labels(components[i].names, components[i].values))
 
 
 # ==================================================================================== #
@@ -666,12 +700,12 @@ def _block_members(
     prefix: str,
     values: torch.Tensor,
     parameters: Dict[str, List[str]],
-    gradients: Dict[str, str],
+    depths: Dict[str, int],
 ) -> List[str]:
     """The members a block needs, once its values (under ``prefix``) are read:
-    samples, components, properties and gradient values for a block, samples and
-    components for a gradient (a prefix in ``gradients``, which gets the
-    prefixes of the new gradients, with their parameter)"""
+    samples, components, properties (for a root block) and gradient values. The
+    prefixes of gradient blocks are in ``depths`` (with their nesting depth), which
+    gets the new ones"""
     if values.dim() < 2:
         raise ValueError(
             _mts._format_error(
@@ -684,15 +718,16 @@ def _block_members(
     names: List[str] = [prefix + "samples.npy"]
     for i in range(values.dim() - 2):
         names.append(prefix + "components/" + str(i) + ".npy")
-    if prefix in gradients:
-        if prefix in parameters:
-            raise ValueError(_mts.nested_gradients_error(gradients[prefix]))
-        return names
-    names.append(prefix + "properties.npy")
+    depth = 0
+    if prefix in depths:
+        depth = depths[prefix]
+    else:
+        names.append(prefix + "properties.npy")
     if prefix in parameters:
         for parameter in parameters[prefix]:
             gradient_prefix = prefix + "gradients/" + parameter + "/"
-            gradients[gradient_prefix] = parameter
+            _mts.check_gradient_depth(gradient_prefix, depth + 1)
+            depths[gradient_prefix] = depth + 1
             names.append(gradient_prefix + "values.npy")
     return names
 
@@ -709,8 +744,8 @@ def decode_archive(
 
     As in metatensor-core, only the members the data requires are read (the keys
     give the blocks, the values give the components, the member names give the
-    gradients): the others are ignored, even when they are invalid. Gradients of
-    gradients are refused, metatensor.torch blocks can not hold them.
+    gradients): the others are ignored, even when they are invalid. Gradients are
+    nested at most 16 levels deep, as in core.
 
     TorchScript inlines a function at each place it is called, and optimizes the
     resulting graph on the first calls: each decoder is called at a single place
@@ -723,8 +758,8 @@ def decode_archive(
     arrays: Dict[str, torch.Tensor] = {}
     labels: Dict[str, Labels] = {}
     info: Dict[str, str] = {}
-    # prefix => parameter of the gradient blocks
-    gradients: Dict[str, str] = {}
+    # prefix => nesting depth of the gradient blocks
+    depths: Dict[str, int] = {}
     # the members to read, growing as they are read
     wanted: List[str] = [root]
     if root == "keys.npy" and ("info.json" in members or "info.json" in problems):
@@ -744,7 +779,7 @@ def decode_archive(
             values = _mts.load_npy_array(member, name)
             arrays[name] = values
             prefix = name[: len(name) - len("values.npy")]
-            wanted += _block_members(prefix, values, parameters, gradients)
+            wanted += _block_members(prefix, values, parameters, depths)
         else:
             dimensions, values = _mts.load_npy_labels(member, name)
             labels[name] = Labels(dimensions, values, False)

@@ -6,7 +6,11 @@ which the TorchScript compiler skips. They hand the work to metatensor-core:
 * every ``Labels`` keeps a core ``metatensor.Labels`` handing out the same int32
   tensor (built on first use, attribute ``_core``), whose C index (over a private
   copy of the values) answers ``position``, the set operations and ``select``,
-  and which notices in-place modifications of the tensor;
+  and which notices in-place modifications of the tensor. Values on the meta
+  device have no data to copy: Labels created there have no core Labels (moved
+  there with ``to()``, they keep the one of the original). Values wrapped by the
+  ``torch.func`` transforms have no storage: their copy is made through
+  ``tolist()``;
 * ``keys_to_samples``, ``keys_to_properties`` and ``components_to_properties`` run
   core's implementation on core objects sharing the same tensors;
 * files and buffers go through ``metatensor.io`` (the same ``.mts`` format).
@@ -24,9 +28,10 @@ import torch
 import metatensor
 from metatensor import _block as _core_block
 from metatensor import _labels as _core_labels
+from metatensor._index import impl as _index
 from metatensor.io._atomic import atomic_file
 
-from . import _labels, _mts
+from . import _labels
 
 # the classes of this package, set by `bind` once they are defined (they import
 # this module)
@@ -42,6 +47,19 @@ def bind(labels, entry, block, tensor):
 # ==================================================================================== #
 #                                        Labels                                        #
 # ==================================================================================== #
+
+_functorch = torch._C._functorch
+_is_wrapped = _functorch.is_functorch_wrapped_tensor
+
+
+def _check_not_batched(values: torch.Tensor, what: str):
+    """Refuse ``values`` batched by ``vmap``: ``what`` they are in the message"""
+    if _functorch.is_batchedtensor(values):
+        raise ValueError(
+            f"{what} can not be batched by `torch.func.vmap`: Labels have the same "
+            "entries for every item of the batch; build them from tensors that do "
+            "not depend on the vmapped inputs (e.g. `torch.arange`)"
+        )
 
 
 def type_name(value) -> str:
@@ -104,26 +122,51 @@ def check_entry_index(index):
         )
 
 
-def init_labels(labels, names, values, assume_unique):
+def init_labels(labels, names, values, assume_unique) -> bool:
     """``Labels.__init__`` in Python (after the checks of ``labels_names``):
-    validation by metatensor-core"""
+    validation by metatensor-core. Returns False, doing nothing, for values whose
+    data Python can not read (on the meta device, or wrapped by the ``torch.func``
+    transforms): the TorchScript code builds these Labels"""
+    if values.is_meta or _is_wrapped(values):
+        _check_not_batched(values, "Labels values")
+        return False
+    _labels._check_layout(values, len(names))
     with data_errors():
         core_labels = metatensor.Labels(names, values, assume_unique=assume_unique)
     labels._names = list(core_labels._names)
     labels._values = core_labels._values
     labels._core = core_labels
+    return True
 
 
-def core(labels) -> metatensor.Labels:
+def _private_array(values: torch.Tensor, what: str) -> np.ndarray:
+    """A read-only numpy copy of the Labels ``values``, for core's index; ``what``
+    names the operation refused on the meta device"""
+    if values.is_meta:
+        raise RuntimeError(_labels.no_data_error(what))
+    if _is_wrapped(values):
+        array = np.array(values.tolist(), dtype=np.int32).reshape(tuple(values.shape))
+        return _index.readonly_view(array)
+    return _core_labels._torch_array(values)
+
+
+def indexed(labels) -> bool:
+    """Whether ``labels`` have (or can build) a core Labels: all but those created
+    on the meta device"""
+    return "_core" in labels.__dict__ or not labels._values.is_meta
+
+
+def core(labels, what: str = "use") -> metatensor.Labels:
     """The core Labels handing out the values of ``labels`` (created on first use,
-    from the values at that time)"""
+    from the values at that time); ``what`` names the operation refused for Labels
+    created on the meta device"""
     try:
         return labels.__dict__["_core"]
     except KeyError:
         pass
     values = labels._values
     core_labels = metatensor.Labels._from_parts(
-        tuple(labels._names), values, _core_labels._torch_array(values), None
+        tuple(labels._names), values, _private_array(values, what), None
     )
     labels._core = core_labels
     return core_labels
@@ -134,9 +177,27 @@ def check_values(labels):
     try:
         core_labels = labels.__dict__["_core"]
     except KeyError:
+        if labels._values.is_meta:
+            # no data, and no copy of it to protect
+            return
         core_labels = core(labels)
     if core_labels._version is not None:
         core_labels._check_values()
+
+
+def moved(labels, values: torch.Tensor):
+    """``labels`` with their ``values`` moved to another device, sharing the core
+    Labels' private copy and index (which keep working on the meta device)"""
+    if not indexed(labels):
+        return Labels(labels._names, values, True)
+    old = core(labels)
+    new = object.__new__(Labels)
+    new._names = list(labels._names)
+    new._values = values
+    new._core = metatensor.Labels._from_parts(
+        old._names, values, old._array, old._index
+    )
+    return new
 
 
 def wrap_labels(core_labels: metatensor.Labels):
@@ -160,17 +221,31 @@ def _check_labels(value, what: str):
 
 
 def labels_equal(labels, other) -> bool:
-    """``Labels.__eq__``, computed by core"""
+    """``Labels.__eq__``, computed by core (when neither was created on the meta
+    device)"""
     _check_labels(other, "the other Labels")
-    return core(labels) == core(other)
+    if indexed(labels) and indexed(other):
+        return core(labels) == core(other)
+    return labels._names == other._names and _labels.equal_values(
+        labels._values, other._values
+    )
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    """The data of an entry ``tensor``, on any device, as a numpy array"""
     try:
         return tensor.numpy()
     except (RuntimeError, TypeError):
-        # on another device, or requiring gradients
-        return tensor.detach().cpu().numpy()
+        pass
+    # on another device, requiring gradients, or without storage
+    if _is_wrapped(tensor):
+        _check_not_batched(tensor, "entries to look up")
+        return np.array(tensor.tolist())
+    if tensor.is_meta:
+        raise RuntimeError(
+            "entries to look up can not be on the 'meta' device: they have no data"
+        )
+    return tensor.detach().cpu().numpy()
 
 
 def position(labels, entry):
@@ -183,30 +258,32 @@ def position(labels, entry):
                 f"list/tuple of integers, got '{type(entry).__name__}' instead"
             )
         entry = _numpy(values)
-    return core(labels).position(entry)
+    return core(labels, "find an entry in").position(entry)
 
 
 def set_operation(labels, other, method: str):
     """``union_and_mapping``, ``intersection_and_mapping`` or
     ``difference_and_mapping``, computed by core"""
     _check_labels(other, "`other`")
-    result = getattr(core(labels), method)(core(other))
+    what = "take the " + method.split("_")[0] + " of"
+    result = getattr(core(labels, what), method)(core(other, what))
     return (wrap_labels(result[0]),) + tuple(result[1:])
 
 
 def select(labels, selection):
 
+    core_labels = core(labels, "select entries of")
     if isinstance(selection, LabelsEntry):
         core_selection = metatensor.LabelsEntry._unchecked(
-            tuple(selection._names), selection._values
+            tuple(selection._names), _numpy(selection._values)
         )
     else:
         _check_labels(selection, "`selection`")
         check_values(selection)
-        core_selection = core(selection)
+        core_selection = core(selection, "select with")
     check_values(labels)
     with data_errors():
-        return core(labels).select(core_selection)
+        return core_labels.select(core_selection)
 
 
 # ==================================================================================== #
@@ -214,26 +291,32 @@ def select(labels, selection):
 # ==================================================================================== #
 
 
-def _core_data(block, properties=None) -> _core_block._BlockData:
+def _core_data(block) -> _core_block._BlockData:
     """Core block data sharing the tensors and labels of ``block``"""
-    if properties is None:
-        properties = core(block._properties)
-    gradients = {}
-    for i, parameter in enumerate(block._gradient_parameters):
-        gradients[parameter] = _core_block._BlockData(
+    properties = core(block._properties)
+    data = _core_block._BlockData(
+        block._values,
+        core(block._samples),
+        tuple(core(c) for c in block._components),
+        properties,
+        {},
+    )
+    # start of the paths of their gradients => data of the blocks, filled as they
+    # come (parents before their gradients)
+    blocks = {block._path: data}
+    for i in block._gradient_entries():
+        path = block._gradient_paths[i]
+        split = path.rfind("/") + 1
+        gradient = _core_block._BlockData(
             block._gradient_values[i],
             core(block._gradient_samples[i]),
             tuple(core(c) for c in block._gradient_components[i]),
             properties,
             {},
         )
-    return _core_block._BlockData(
-        block._values,
-        core(block._samples),
-        tuple(core(c) for c in block._components),
-        properties,
-        gradients,
-    )
+        blocks[path[:split]].gradients[path[split:]] = gradient
+        blocks[path + "/"] = gradient
+    return data
 
 
 def to_core(data):
@@ -261,19 +344,26 @@ def _from_core_data(data: _core_block._BlockData):
     block._samples = wrap_labels(data.samples)
     block._components = [wrap_labels(c) for c in data.components]
     block._properties = wrap_labels(data.properties)
-    block._gradient_parameters = []
+    block._gradient_paths = []
     block._gradient_values = []
     block._gradient_samples = []
     block._gradient_components = []
-    for parameter, gradient in data.gradients.items():
-        if gradient.gradients:
-            raise ValueError(_mts.nested_gradients_error(parameter))
-        block._gradient_parameters.append(parameter)
-        block._gradient_values.append(_torch_values(gradient.values))
-        block._gradient_samples.append(wrap_labels(gradient.samples))
-        block._gradient_components.append([wrap_labels(c) for c in gradient.components])
-    block._is_gradient = False
+    block._path = ""
+    _add_core_gradients(block, "", data)
     return block
+
+
+def _add_core_gradients(block, start: str, data: _core_block._BlockData):
+    """Store the gradients of core ``data`` (at any depth) in ``block``, their
+    paths starting with ``start``"""
+    for parameter, gradient in data.gradients.items():
+        block._append_gradient(
+            start + parameter,
+            _torch_values(gradient.values),
+            wrap_labels(gradient.samples),
+            [wrap_labels(c) for c in gradient.components],
+        )
+        _add_core_gradients(block, start + parameter + "/", gradient)
 
 
 def _torch_values(values):

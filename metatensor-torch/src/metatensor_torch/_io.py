@@ -38,10 +38,10 @@ def save_buffer(data: Union[TensorMap, TensorBlock, Labels]) -> torch.Tensor:
 def load(file: str) -> TensorMap:
     """Load a TensorMap saved with :py:func:`save`.
 
-    Files are read as metatensor-core reads them, and malformed files raise the
-    same errors, except that gradients of gradients (which metatensor.torch blocks
-    can not hold) raise a ``ValueError``, and that inside TorchScript (with
-    :py:func:`load_buffer`) DEFLATE-compressed members are refused."""
+    Files are read as metatensor-core reads them (gradients of gradients
+    included), and malformed files raise the same errors, except that inside
+    TorchScript (with :py:func:`load_buffer`) DEFLATE-compressed members are
+    refused."""
     return TensorMap.load(file)
 
 

@@ -12,11 +12,17 @@ Both classes are compiled by ``torch.jit.script`` when the package is imported
 Labels values are a 2-D int32 tensor of shape ``(n_entries, n_dimensions)``, on
 any device. They must not be modified in place: in eager Python, the Labels
 notice it and refuse to be used any further (see ``Labels.values``).
+
+Values whose data Python can not read (on the ``meta`` device, or wrapped by the
+``torch.func`` transforms ``grad``, ``jvp`` and ``vmap``) are built by the
+TorchScript code in eager Python too; checks that need the data are skipped on
+the meta device (see ``Labels``).
 """
 
 from typing import List, Optional, Tuple, Union
 
 import torch
+
 from metatensor._printing import entry_text, labels_table, shown_entries
 
 from . import _eager, _mts, _rows
@@ -97,8 +103,9 @@ def _is_integer(values: torch.Tensor) -> bool:
 
 def _check_layout(values: torch.Tensor, n_names: int) -> List[int]:
     """Check Labels ``values`` for ``n_names`` dimensions: any integer dtype with
-    values in the int32 range (converted to int32 later), no gradients, a 2-D
-    shape; returns the shape to use"""
+    values in the int32 range (not checked on the meta device, which has no data;
+    converted to int32 later), no gradients, a 2-D shape; returns the shape to
+    use"""
     if not _is_integer(values):
         raise ValueError(
             "Labels values must be a Tensor of 32-bit integers (or of another "
@@ -107,7 +114,7 @@ def _check_layout(values: torch.Tensor, n_names: int) -> List[int]:
         )
     if values.requires_grad:
         raise ValueError("Labels values can not require gradients")
-    if values.numel() != 0 and values.dtype != torch.int32:
+    if values.numel() != 0 and values.dtype != torch.int32 and not values.is_meta:
         low = int(values.min())
         high = int(values.max())
         if _outside_int32(low) or _outside_int32(high):
@@ -190,6 +197,31 @@ def paths_error() -> str:
     )
 
 
+def no_data_error(what: str) -> str:
+    """Why ``what`` is not possible for Labels on the meta device"""
+    return (
+        "can not "
+        + what
+        + " Labels on the 'meta' device: their values have no data (Labels moved "
+        + "there from another device by `to()` in Python keep a copy of the values "
+        + "for this)"
+    )
+
+
+def equal_values(values: torch.Tensor, other: torch.Tensor) -> bool:
+    """Whether two Labels (or entries) ``values`` are the same; on the meta device,
+    which has no data, whether their shapes are"""
+    if values.is_meta or other.is_meta:
+        return values.shape == other.shape
+    return bool(torch.equal(values, other.to(values.device)))
+
+
+def _check_has_data(values: torch.Tensor, what: str):
+    """Refuse to ``what`` Labels whose ``values`` are on the meta device"""
+    if values.is_meta:
+        raise RuntimeError(no_data_error(what))
+
+
 # ==================================================================================== #
 
 
@@ -250,7 +282,7 @@ class LabelsEntry:
     def __eq__(self, other: "LabelsEntry") -> bool:
         if self._names != other._names:
             return False
-        return bool(torch.equal(self._values, other._values.to(self._values.device)))
+        return equal_values(self._values, other._values)
 
     def __ne__(self, other: "LabelsEntry") -> bool:
         return not self.__eq__(other)
@@ -278,6 +310,16 @@ class Labels:
         device; it is converted to int32 (a copy). A tensor without entries
         (shape ``(0, ...)``) takes the shape ``(0, len(names))``.
     :param assume_unique: skip the check that entries are unique
+
+    Labels can be built on the ``meta`` device, whose tensors have a shape but no
+    data: the values are then not checked for uniqueness (nor for the int32 range),
+    two such Labels are equal when their names and shapes are, and looking entries
+    up (``position``, ``select``, set operations) raises an error. In eager Python,
+    Labels moved to the meta device with :py:meth:`to` keep a private copy of the
+    values and can still look entries up, as upstream. Under the ``torch.func``
+    transforms (``grad``, ``jvp``, ``vmap``) Labels work as usual, but their values
+    can not be batched by ``vmap`` (every entry of the batch would need its own
+    Labels).
     """
 
     def __init__(
@@ -288,14 +330,14 @@ class Labels:
     ):
         if not torch.jit.is_scripting():
             names = _eager.labels_names(names, values)
-            _check_layout(values, len(names))
-            _eager.init_labels(self, names, values, assume_unique)
-            return
+            if _eager.init_labels(self, names, values, assume_unique):
+                return
+            # values on the meta device or wrapped by torch.func: the code below
 
         names_list = _names_list(names)
         _check_names(names_list)
         values = _int32_values(values, len(names_list))
-        if not assume_unique and len(names_list) != 0:
+        if not assume_unique and len(names_list) != 0 and not values.is_meta:
             duplicated = _rows.first_duplicate(values)
             if duplicated >= 0:
                 row: List[int] = values[duplicated].to(torch.int64).cpu().tolist()
@@ -370,8 +412,22 @@ class Labels:
         """The entry at ``index`` (negative indices count from the end)"""
         return LabelsEntry(self._names, self.values.select(0, index))
 
-    def __getitem__(self, index: int) -> LabelsEntry:
-        """The entry at ``index``; in Python a str gives a column instead"""
+    def __getitem__(self, index: Union[int, str]) -> LabelsEntry:
+        """The entry at position ``index`` (an int, see :py:meth:`entry`), or the
+        values of the dimension called ``index`` (a str).
+
+        In Python, a str gives the values of the dimension, a 1-D tensor (see
+        :py:meth:`column`). A TorchScript method has a single return type, and
+        compiled code must be able to write ``labels[i].values``: inside
+        TorchScript a str gives the column as a :py:class:`LabelsEntry` with the
+        dimension name once per entry, so that ``labels["atom"].values`` is the
+        column tensor, ``labels["atom"][i]`` the value of entry ``i`` and
+        ``len(labels["atom"])`` the number of entries. Code meant to run both in
+        Python and in TorchScript uses :py:meth:`column` for a tensor.
+        """
+        if isinstance(index, str):
+            column = self.column(index)
+            return LabelsEntry([index] * column.shape[0], column)
         return self.entry(index)
 
     def column(self, dimension: str) -> torch.Tensor:
@@ -414,6 +470,7 @@ class Labels:
         if not torch.jit.is_scripting():
             return _eager.position(self, entry)
 
+        _check_has_data(self._values, "find an entry in")
         values = self._entry_tensor(entry)
         device = self._values.device
         if values is None:
@@ -445,7 +502,7 @@ class Labels:
             return _eager.labels_equal(self, other)
         if self._names != other._names:
             return False
-        return bool(torch.equal(self._values, other._values.to(self._values.device)))
+        return equal_values(self._values, other._values)
 
     def __ne__(self, other: "Labels") -> bool:
         return not self.__eq__(other)
@@ -474,6 +531,7 @@ class Labels:
                 + str(other._values.device)
                 + ")"
             )
+        _check_has_data(self._values, "take the " + operation + " of")
 
     def union(self, other: "Labels") -> "Labels":
         """Entries of ``self``, then the entries of ``other`` not in ``self``"""
@@ -555,6 +613,7 @@ class Labels:
         every matching entry in increasing order."""
         if not torch.jit.is_scripting():
             return _eager.select(self, selection)
+        _check_has_data(self._values, "select entries of")
         if isinstance(selection, LabelsEntry):
             names = selection._names
             values = selection._values.reshape(1, -1)
@@ -705,6 +764,8 @@ class Labels:
         values = old.to(device=_device(device), non_blocking=non_blocking)
         if values is old:
             return self
+        if not torch.jit.is_scripting():
+            return _eager.moved(self, values)
         return Labels(self._names, values, True)
 
     # ================================================================================ #
@@ -735,7 +796,8 @@ class Labels:
         if not torch.jit.is_scripting():
             return _eager.load_labels_buffer(buffer)
         names, values = _mts.load_npy_labels(buffer)
-        return Labels(names, values, True)
+        # a file may hold duplicated entries: check them, as core does
+        return Labels(names, values, False)
 
     def __getstate__(self) -> torch.Tensor:
         return self.save_buffer()
@@ -745,13 +807,18 @@ class Labels:
             _eager.set_labels_state(self, state)
             return
         names, values = _mts.load_npy_labels(state)
-        self._names = names
-        self._values = values
+        checked = Labels(names, values, False)
+        self._names = checked._names
+        self._values = checked._values
 
     def print(self, max_entries: int, indent: int = 0) -> str:
         """Text table of the entries, showing at most ``max_entries`` of them (all
-        if negative), each line indented by ``indent`` spaces after the first"""
+        if negative), each line indented by ``indent`` spaces after the first.
+        Labels on the ``meta`` device have no values: ``...`` stands for all
+        their entries."""
         n_entries = len(self._values)
+        if self._values.device.type == "meta":
+            return labels_table(self._names, [], n_entries, indent)
         shown = torch.tensor(
             shown_entries(n_entries, max_entries),
             dtype=torch.int64,

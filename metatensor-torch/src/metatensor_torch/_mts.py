@@ -13,9 +13,8 @@ mode (zlib, ``bytes.decode``, views without copy) giving the same results.
 
 The readers of TensorBlock and TensorMap (``decode_archive`` in ``_block.py``)
 read only the members the data needs, as core does, so that both accept and reject
-the same archives, with two exceptions: DEFLATE members are refused here (core
-inflates them), and so are gradients of gradients (metatensor.torch blocks can not
-hold them). :py:func:`read_zip` checks every member. The messages of NPY header
+the same archives, with one exception: DEFLATE members are refused here (core
+inflates them). :py:func:`read_zip` checks every member. The messages of NPY header
 syntax errors and of invalid Labels differ from core's.
 
 Two TorchScript limits shape the code: ``Tensor.view(dtype)`` does not compile
@@ -35,14 +34,21 @@ def _format_error(message: str) -> str:
     return "serialization format error: " + message
 
 
-def nested_gradients_error(parameter: str) -> str:
-    """Message of the error for archives with gradients of gradients, which
-    metatensor-core reads but metatensor.torch blocks can not hold"""
-    return (
-        "gradients of gradients are not supported by metatensor.torch, found some "
-        "in the '" + parameter + "' gradient: load this file with metatensor-core "
-        "(`metatensor.load`) instead"
-    )
+def check_gradient_depth(prefix: str, depth: int):
+    """Refuse the gradient block under ``prefix``, ``depth`` levels below its root
+    block, when it is nested more deeply than metatensor-core's readers allow
+    (which keeps malicious files from exhausting the memory)"""
+    limit = 16  # metatensor.io._archive.MAX_GRADIENT_DEPTH
+    if depth > limit:
+        raise ValueError(
+            _format_error(
+                "in '"
+                + prefix
+                + "': gradients are nested more than "
+                + str(limit)
+                + " levels deep"
+            )
+        )
 
 
 def _check_bytes(data: torch.Tensor, what: str):

@@ -6,23 +6,25 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 
+from metatensor import _checks
+from metatensor._printing import tensor_text
+
 from . import _eager, _mts, _rows
 from ._block import (
     TensorBlock,
     _check_arrays,
     _component_names,
     _device_or_none,
+    _dtype_text,
     _labels_to,
+    _raise,
     block_from_archive,
     decode_archive,
-    dtype_name,
 )
 from ._jit import no_deprecation_warning
 from ._labels import (
     Labels,
     LabelsEntry,
-    _format_table,
-    names_text,
     paths_error,
 )
 
@@ -54,11 +56,7 @@ def _check_same_components(blocks: List[TensorBlock], function: str):
                 if block.components[i] != blocks[0].components[i]:
                     same = False
         if not same:
-            raise ValueError(
-                "can not merge blocks with different components in "
-                + function
-                + ", call components_to_properties first"
-            )
+            raise RuntimeError(_checks.merge_components_error(function))
 
 
 def _select_rows(values: torch.Tensor, rows: List[int]) -> torch.Tensor:
@@ -88,32 +86,11 @@ def _names_to_move(
             entries = keys_to_move.values
     else:
         names = keys_to_move
-    if len(names) == 0:
-        raise ValueError(
-            "`keys_to_move` in " + function + " must name at least one key"
-        )
-    for i in range(len(names)):
-        if _index_of(keys.names, names[i]) < 0:
-            raise ValueError(
-                "'"
-                + names[i]
-                + "' in `keys_to_move` is not part of the keys of this TensorMap, "
-                + "expected one of "
-                + names_text(keys.names)
-            )
-        if _index_of(names, names[i]) != i:
-            raise ValueError(
-                "`keys_to_move` in " + function + " contains duplicated names"
-            )
+    message = _checks.names_to_move("keys_to_move", function, names, "key")
+    if message is not None:
+        raise ValueError(message)
+    _raise(_checks.keys_to_move(names, keys.names, len(keys)))
     return names, entries
-
-
-def _check_keys_to_move(keys: Labels):
-    """Moving keys needs at least one block"""
-    if len(keys) == 0:
-        raise RuntimeError(
-            "invalid parameter: there are no keys to move in an empty TensorMap"
-        )
 
 
 def _group_blocks(
@@ -203,7 +180,15 @@ def _gradient_parts(
     their values"""
     gradients: List[TensorBlock] = []
     for block in blocks:
-        gradients.append(block.gradient(parameter))
+        gradient = block.gradient(parameter)
+        if len(gradient.gradients_list()) != 0:
+            raise NotImplementedError(
+                operation
+                + " does not support gradients of gradients (found in the '"
+                + parameter
+                + "' gradient)"
+            )
+        gradients.append(gradient)
     _check_same_components(gradients, operation)
     samples: List[torch.Tensor] = []
     arrays: List[torch.Tensor] = []
@@ -299,10 +284,7 @@ def _new_properties(
 
     for block in blocks:
         if block.properties != first:
-            raise ValueError(
-                "all blocks must have the same properties when `keys_to_move` in "
-                + "keys_to_properties is Labels with entries"
-            )
+            raise RuntimeError(_checks.merge_properties_error())
     entries = entries.to(first.values.device)
     n = len(first)
     merged = torch.cat(
@@ -316,11 +298,7 @@ def _new_properties(
     for j in range(len(positions)):
         if positions[j] < 0:
             values: List[int] = moved[j].to(torch.int64).cpu().tolist()
-            raise ValueError(
-                "the block with moved key values "
-                + str(values)
-                + " is not part of the entries in `keys_to_move`"
-            )
+            raise RuntimeError(_checks.moved_entry_error(values))
         starts.append(positions[j] * n)
     return Labels(property_names, merged, True), starts
 
@@ -456,33 +434,37 @@ def _fold_components(
 
 def _components_to_properties(block: TensorBlock, dimensions: List[str]) -> TensorBlock:
     names = _component_names(block.components)
+    _raise(_checks.components_to_move(dimensions, names))
     moved: List[int] = []
     moved_components: List[Labels] = []
     for name in dimensions:
         index = _index_of(names, name)
-        if index < 0:
-            raise ValueError(
-                "'"
-                + name
-                + "' is not a component of this TensorMap, expected one of "
-                + names_text(names)
-            )
         moved.append(index)
         moved_components.append(block.components[index])
     properties = _product_properties(moved_components, block.properties)
     values, components = _fold_components(block.values, block.components, moved, 0)
     result = TensorBlock(values, block.samples, components, properties)
-    for parameter, gradient in block.gradients():
-        n_extra = len(gradient.components) - len(block.components)
-        gradient_values, gradient_components = _fold_components(
-            gradient.values, gradient.components, moved, n_extra
-        )
-        result.add_gradient(
-            parameter,
-            TensorBlock(
-                gradient_values, gradient.samples, gradient_components, properties
-            ),
-        )
+    # the gradients at any depth: pairs of blocks with their new version
+    sources: List[TensorBlock] = [block]
+    results: List[TensorBlock] = [result]
+    index = 0
+    while index < len(sources):
+        source = sources[index]
+        target = results[index]
+        index += 1
+        for parameter, gradient in source.gradients():
+            n_extra = len(gradient.components) - len(block.components)
+            gradient_values, gradient_components = _fold_components(
+                gradient.values, gradient.components, moved, n_extra
+            )
+            target.add_gradient(
+                parameter,
+                TensorBlock(
+                    gradient_values, gradient.samples, gradient_components, properties
+                ),
+            )
+            sources.append(gradient)
+            results.append(target.gradient(parameter))
     return result
 
 
@@ -490,75 +472,60 @@ def _components_to_properties(block: TensorBlock, dimensions: List[str]) -> Tens
 # checks of the constructor
 
 
-def _check_same_structure(first: TensorBlock, block: TensorBlock, where: str):
-    kinds = ["sample", "component", "property"]
-    first_names = [
-        first.samples.names,
-        _component_names(first.components),
-        first.properties.names,
-    ]
-    block_names = [
+def _names(block: TensorBlock) -> List[List[str]]:
+    """The sample, component and property names of a block"""
+    return [
         block.samples.names,
         _component_names(block.components),
         block.properties.names,
     ]
-    for i in range(3):
-        if first_names[i] != block_names[i]:
-            raise ValueError(
-                "all blocks must have the same "
-                + kinds[i]
-                + " names"
-                + where
-                + ", got "
-                + names_text(first_names[i])
-                + " and "
-                + names_text(block_names[i])
+
+
+def _check_same_gradients(first: TensorBlock, block: TensorBlock):
+    """Check that ``block`` has the same gradients as ``first``, with the same
+    names (at any depth)"""
+    firsts: List[TensorBlock] = [first]
+    blocks: List[TensorBlock] = [block]
+    wheres: List[str] = [""]
+    index = 0
+    while index < len(firsts):
+        parameters = firsts[index].gradients_list()
+        _raise(
+            _checks.tensor_gradients(
+                parameters, blocks[index].gradients_list(), wheres[index]
             )
+        )
+        for parameter in parameters:
+            where = " in the '" + parameter + "' gradients"
+            gradient = firsts[index].gradient(parameter)
+            other = blocks[index].gradient(parameter)
+            _raise(_checks.tensor_block_names(_names(gradient), _names(other), where))
+            firsts.append(gradient)
+            blocks.append(other)
+            wheres.append(where)
+        index += 1
 
 
 def _check_blocks(keys: Labels, blocks: List[TensorBlock]):
-    if len(blocks) != len(keys):
-        raise ValueError(
-            "expected the same number of blocks and keys, got "
-            + str(len(blocks))
-            + " blocks and "
-            + str(len(keys))
-            + " keys"
-        )
+    """The checks of the TensorMap constructor"""
+    _raise(_checks.tensor_blocks_count(len(keys), len(blocks)))
     if len(blocks) == 0:
         return
     first = blocks[0]
-    parameters = sorted(first.gradients_list())
-    for block in blocks:
-        _check_same_structure(first, block, "")
-        if sorted(block.gradients_list()) != parameters:
-            raise ValueError(
-                "all blocks must have the same gradients, got "
-                + names_text(parameters)
-                + " and "
-                + names_text(sorted(block.gradients_list()))
-            )
-        for parameter in parameters:
-            _check_same_structure(
-                first.gradient(parameter),
-                block.gradient(parameter),
-                " in the '" + parameter + "' gradients",
-            )
+    first_names = _names(first)
+    keys_device = str(keys.values.device)
+    for i in range(len(blocks)):
+        block = blocks[i]
         if block.values.dtype != first.values.dtype:
             raise RuntimeError(
-                "invalid parameter: invalid tensor map: got blocks with different dtypes, at least "
-                + dtype_name(first.values.dtype)
-                + " and "
-                + dtype_name(block.values.dtype)
-                + " were detected"
+                _checks.tensor_dtypes_error(
+                    _dtype_text(first.values), _dtype_text(block.values)
+                )
             )
-        if block.values.device != keys.values.device:
-            raise ValueError(
-                "all blocks must be on the same device as the keys ("
-                + str(keys.values.device)
-                + "), got a block on "
-                + str(block.values.device)
-            )
+        _raise(_checks.tensor_device(keys_device, str(block.values.device)))
+        if i != 0:
+            _raise(_checks.tensor_block_names(first_names, _names(block), ""))
+            _check_same_gradients(first, block)
 
 
 def _read_map(
@@ -778,17 +745,13 @@ class TensorMap:
         without entries) to the samples, merging the blocks sharing the other key
         values. The moved dimensions are appended to the sample names; properties
         missing from some merged blocks are filled with ``fill_value``."""
-        _check_keys_to_move(self._keys)
         if not torch.jit.is_scripting():
             return _eager.keys_to(
                 self, "keys_to_samples", keys_to_move, fill_value, sort_samples
             )
         names, entries = _names_to_move(self._keys, keys_to_move, "keys_to_samples")
         if entries is not None:
-            raise ValueError(
-                "keys_to_samples with Labels carrying values in `keys_to_move` is "
-                + "not implemented, give only the names"
-            )
+            raise NotImplementedError(_checks.keys_to_samples_entries_error())
         new_keys, groups, moved = _group_blocks(self._keys, names)
         blocks: List[TensorBlock] = []
         for group in groups:
@@ -813,7 +776,6 @@ class TensorMap:
         properties, merging the blocks sharing the other key values. The moved
         dimensions are prepended to the property names; samples missing from some
         merged blocks are filled with ``fill_value``."""
-        _check_keys_to_move(self._keys)
         if not torch.jit.is_scripting():
             return _eager.keys_to(
                 self, "keys_to_properties", keys_to_move, fill_value, sort_samples
@@ -844,15 +806,11 @@ class TensorMap:
         names are prepended to the property names"""
         if isinstance(dimensions, str):
             dimensions = [dimensions]
-        if len(dimensions) == 0:
-            raise ValueError(
-                "`dimensions` in components_to_properties can not be empty"
-            )
-        for i in range(len(dimensions)):
-            if _index_of(dimensions, dimensions[i]) != i:
-                raise ValueError(
-                    "`dimensions` in components_to_properties has duplicates"
-                )
+        message = _checks.names_to_move(
+            "dimensions", "components_to_properties", dimensions, "dimension"
+        )
+        if message is not None:
+            raise ValueError(message)
         blocks: List[TensorBlock] = []
         for block in self._blocks:
             blocks.append(_components_to_properties(block, dimensions))
@@ -966,13 +924,13 @@ class TensorMap:
         self._info = info
 
     def print(self, max_keys: int) -> str:
-        """Text summary listing at most ``max_keys`` keys (all if negative)"""
-        n = len(self._blocks)
-        title = "TensorMap with " + str(n) + " block"
-        if n != 1:
-            title += "s"
-        keys = _format_table(self._keys.names, self._keys.values, max_keys, 6)
-        return title + "\nkeys: " + keys
+        """Text summary listing the shape of the blocks for at most ``max_keys``
+        keys (all if negative)"""
+        keys: List[List[int]] = self._keys.values.to(torch.int64).cpu().tolist()
+        shapes: List[List[int]] = []
+        for block in self._blocks:
+            shapes.append(block.shape)
+        return tensor_text(self._keys.names, keys, shapes, max_keys)
 
     def __repr__(self) -> str:
         return self.print(-1)
