@@ -296,9 +296,10 @@ class System:
         """Add the neighbor list computed for ``options``.
 
         :param options: the options the list was computed with
-        :param neighbors: the list, in the layout of
-            :py:mod:`metatomic.torch._neighbors` (pair vectors as values), with
-            the dtype and device of the system
+        :param neighbors: the list: samples ``first_atom``, ``second_atom``,
+            ``cell_shift_a``, ``cell_shift_b``, ``cell_shift_c``, one ``xyz``
+            component and one ``distance`` property, the pair vectors as values
+            (shape ``(n_pairs, 3, 1)``), with the dtype and device of the system
         """
         message = neighbors_layout_error(neighbors)
         if message != "":
