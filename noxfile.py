@@ -12,6 +12,8 @@ import shutil
 import sys
 
 import nox
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.default_venv_backend = "venv"
@@ -45,6 +47,31 @@ METATOMIC_PATHS = [
 ]
 # the torch-sim interface, tested in its own session (torch-sim is heavy)
 TORCHSIM_PATH = "metatomic/metatomic-torchsim"
+
+# every distribution, as its pyproject.toml declares it (scripts/distributions.py)
+sys.path.insert(0, str(ROOT / "scripts"))
+from distributions import find_distributions, requirements_to_test  # noqa: E402
+
+PROJECTS = find_distributions(ROOT)
+# where `build` writes the sdists and wheels that `dist-tests` installs
+DIST = ROOT / "dist"
+# the package whose docstring examples each distribution's tests include
+DOCTESTED = {
+    "metatensor-core": "metatensor",
+    "metatensor-operations": "metatensor_operations",
+    "metatensor-torch": "metatensor_torch",
+    "metatensor-learn": "metatensor_learn",
+    "metatomic-torch": "metatomic.torch",
+    "metatomic-ase": "metatomic_ase",
+    "metatomic-torchsim": "metatomic_torchsim",
+}
+# the meta-distribution has no tests: it is installed with every extra, and
+# `pip check` and the imports of its packages test it
+META_EXTRAS = ("torch", "metatomic")
+META_IMPORTS = (
+    "import metatensor.operations, metatensor.learn, metatensor.torch, "
+    "metatomic.torch, metatomic_ase"
+)
 
 
 def _pytest(session, folders):
@@ -188,6 +215,18 @@ def tests_numpy(session):
     _pytest(session, [TEST_FOLDERS[name] for name in numpy_distributions])
 
 
+@nox.session(name="tests-docs")
+def tests_docs(session):
+    """Run the tests of the documentation site (docs/tests): its API reference
+    lists every public name of every distribution, and the Markdown the site
+    includes converts to valid reStructuredText; no Sphinx build"""
+    if sys.version_info < (3, 11):
+        session.skip("the site documents metatomic-torchsim: it needs Python >= 3.11")
+    session.install(TORCH)
+    session.install("pytest", "docutils", *DISTRIBUTION_PATHS, TORCHSIM_PATH)
+    _pytest(session, ["docs/tests"])
+
+
 @nox.session(venv_backend="none")
 def tests(session):
     """Run every test session (what CI and the README run)"""
@@ -199,54 +238,100 @@ def tests(session):
     session.notify("tests-metatomic-ase")
     session.notify("tests-metatomic-torchsim")
     session.notify("tests-numpy")
+    session.notify("tests-docs")
 
 
 @nox.session
 def lint(session):
-    """Check the code style with ruff, and the pins between distributions"""
+    """Check the code style with ruff, the pins between distributions and the
+    format of the changelogs"""
     session.install("ruff", *PIN_DEPS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("python", "scripts/check_pins.py")
+    session.run("python", "scripts/check_changelogs.py")
 
 
 @nox.session(name="check-pins")
 def check_pins(session):
-    """Check that the in-repo version of every distribution meets every pin on it,
-    and run the tests of the checking script"""
+    """Check that the in-repo version of every distribution meets every pin on it
+    and that every CHANGELOG.md follows one format, and run the tests of the
+    scripts of scripts/ (these checks, and those of `build`)"""
     session.install("pytest", *PIN_DEPS)
     session.run("python", "scripts/check_pins.py")
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        "scripts/tests",
-        "--doctest-modules",
-        "scripts/check_pins.py",
-    )
+    session.run("python", "scripts/check_changelogs.py")
+    session.run("python", "-m", "pytest", "--doctest-modules", "scripts")
 
 
 @nox.session
 def build(session):
-    """Build the sdist and wheel of every distribution into dist/, install the
-    wheels in a fresh environment and run the tests against them"""
-    dist = ROOT / "dist"
-    shutil.rmtree(dist, ignore_errors=True)
-    session.install("build")
-    for folder in [*FOLDERS.values(), TORCHSIM_PATH, "."]:
-        session.run("python", "-m", "build", "--outdir", str(dist), folder)
+    """Build the sdist of every distribution, then its wheel from that sdist, into
+    dist/, and check them (scripts/check_dist.py: tags, contents, metadata,
+    `twine check`); `dist-tests` then tests each wheel alone. metatensor-core's
+    sdist is made by `meson dist` from the last commit, so its changes must be
+    committed first"""
+    for distribution in PROJECTS.values():
+        if not distribution.compiled:
+            continue
+        changes = session.run(
+            *("git", "status", "--porcelain", "--", str(distribution.folder)),
+            external=True,
+            silent=True,
+        )
+        if changes.strip():
+            session.error(
+                f"{distribution.name} has changes that are not committed, which its "
+                f"sdist (made by `meson dist` from the last commit) would leave "
+                f"out: commit them first\n{changes}"
+            )
+    shutil.rmtree(DIST, ignore_errors=True)
+    session.install("build", "twine", *PIN_DEPS)
+    for distribution in PROJECTS.values():
+        # neither --sdist nor --wheel: the sdist, then the wheel built from it
+        session.run(
+            "python", "-m", "build", "--outdir", str(DIST), str(distribution.folder)
+        )
+    session.run("python", "scripts/check_dist.py", str(DIST))
 
-    session.install(TORCH)
-    # the dependencies of the metatomic distributions (and of their tests and of
-    # `metatomic eval`) that are not built here
-    session.install(
-        *TEST_DEPS, "ase", "vesin", "tqdm", "spglib", "ipi", "torch-sim-atomistic"
-    )
-    wheels = sorted(str(path) for path in dist.glob("*.whl"))
-    # --no-index: the wheels just built, never a release from PyPI
-    session.install("--no-index", "--find-links", str(dist), "metatensor", *wheels)
-    folders = [TEST_FOLDERS[name] for name in DISTRIBUTIONS]
-    _pytest(session, [*folders, f"{TORCHSIM_PATH}/tests"])
+
+@nox.session(name="dist-tests")
+@nox.parametrize("name", list(PROJECTS), ids=list(PROJECTS))
+def dist_tests(session, name):
+    """Install one distribution alone from its wheel in dist/ (made by `build`),
+    with only its declared dependencies and its `test` dependency group, and run
+    its tests there (`nox -s "dist-tests(metatensor-core)"` for one): no torch for
+    metatensor-core and metatensor-operations, the siblings from dist/ only"""
+    distribution = PROJECTS[name]
+    python = ".".join(map(str, sys.version_info[:3]))
+    if not SpecifierSet(distribution.requires_python).contains(python):
+        session.skip(f"{name} needs Python {distribution.requires_python}")
+    stem = name.replace("-", "_")
+    wheels = sorted(DIST.glob(f"{stem}-{distribution.version}-*.whl"))
+    if len(wheels) != 1:
+        session.error(
+            f"expected one wheel of {name} {distribution.version} in {DIST}, found "
+            f"{len(wheels)}: run `nox -s build` first"
+        )
+
+    extras = META_EXTRAS if name == "metatensor" else ()
+    third_party, siblings = requirements_to_test(PROJECTS, name, extras=extras)
+    if "torch" in {Requirement(string).name for string in third_party}:
+        session.install(TORCH)
+    # the other dependencies from PyPI, where no distribution of this repository
+    # may come from (a third-party package requiring one fails here)
+    constraints = pathlib.Path(session.create_tmp()) / "constraints.txt"
+    constraints.write_text("".join(f"{other} <0\n" for other in PROJECTS))
+    session.install("--constraint", str(constraints), *third_party)
+    # the distributions of this repository from dist/ only
+    wheel = f"{wheels[0]}[{','.join(extras)}]" if extras else str(wheels[0])
+    session.install("--no-index", "--find-links", str(DIST), wheel, *siblings)
+    session.run("python", "-m", "pip", "check")
+
+    if name == "metatensor":
+        session.run("python", "-c", META_IMPORTS)
+        return
+    _pytest(session, [str(distribution.folder.relative_to(ROOT) / "tests")])
+    _doctests(session, DOCTESTED[name])
 
 
 @nox.session
@@ -315,6 +400,34 @@ def examples(session):
     with session.chdir(session.create_tmp()):
         session.run("python", str(ROOT / "examples" / "demo.py"))
         session.run("python", str(ROOT / "examples" / "learn" / "train_module_map.py"))
+
+
+@nox.session
+def docs(session):
+    """Build the documentation site into docs/_build/html (warnings are errors,
+    and the examples of the gallery run), after checking that its API reference
+    lists every public name (docs/tests)"""
+    if sys.version_info < (3, 11):
+        session.skip("the site documents metatomic-torchsim: it needs Python >= 3.11")
+    session.install(TORCH)
+    session.install(*DISTRIBUTION_PATHS, TORCHSIM_PATH)
+    session.install("-r", str(ROOT / "docs" / "requirements.txt"))
+    _pytest(session, ["docs/tests"])
+    output = ROOT / "docs" / "_build" / "html"
+    session.run(
+        "sphinx-build",
+        "-b",
+        "html",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-j",
+        "1",
+        *session.posargs,
+        str(ROOT / "docs"),
+        str(output),
+    )
+    session.log(f"open {output / 'index.html'}")
 
 
 @nox.session

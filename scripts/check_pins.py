@@ -7,33 +7,11 @@ Exits with status 1 and lists the broken pins, if any.
 """
 
 import pathlib
-import re
 import sys
 
+from distributions import ROOT, find_distributions
 from packaging.requirements import Requirement
-
-try:
-    import tomllib
-except ImportError:  # Python < 3.11
-    import tomli as tomllib
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def read_version(folder: pathlib.Path, project: dict) -> str:
-    """The version of the distribution in ``folder``: its VERSION file (meson
-    builds), its static version, or its hatch version file"""
-    if (folder / "VERSION").exists():
-        return (folder / "VERSION").read_text().strip()
-    if "version" in project.get("project", {}):
-        return project["project"]["version"]
-    path = project["tool"]["hatch"]["version"]["path"]
-    match = re.search(
-        r"__version__\s*=\s*[\"']([^\"']+)[\"']", (folder / path).read_text()
-    )
-    if match is None:
-        raise ValueError(f"no __version__ found in {folder / path}")
-    return match.group(1)
+from packaging.utils import canonicalize_name
 
 
 def broken_pins(versions: dict, requirements: dict) -> list:
@@ -48,12 +26,13 @@ def broken_pins(versions: dict, requirements: dict) -> list:
     >>> broken_pins({"a": "0.3.0", "b": "1.0"}, {"b": ["a >=0.2,<0.3"]})
     ['b requires a >=0.2,<0.3 but the repository has a 0.3.0']
     """
+    names = {canonicalize_name(name): name for name in versions}
     messages = []
     for name, strings in requirements.items():
         for string in strings:
             requirement = Requirement(string)
-            target = requirement.name
-            if target not in versions:
+            target = names.get(canonicalize_name(requirement.name))
+            if target is None:
                 continue
             version = versions[target]
             if not requirement.specifier.contains(version, prereleases=True):
@@ -63,21 +42,13 @@ def broken_pins(versions: dict, requirements: dict) -> list:
     return messages
 
 
-def main() -> int:
-    versions = {}
-    requirements = {}
-    paths = sorted(ROOT.glob("*/pyproject.toml")) + sorted(
-        ROOT.glob("metatomic/*/pyproject.toml")
-    )
-    for path in paths + [ROOT / "pyproject.toml"]:
-        project = tomllib.loads(path.read_text())
-        name = project["project"]["name"]
-        versions[name] = read_version(path.parent, project)
-        strings = list(project["project"].get("dependencies", []))
-        for extra in project["project"].get("optional-dependencies", {}).values():
-            strings.extend(extra)
-        requirements[name] = strings
-
+def main(root: pathlib.Path = ROOT) -> int:
+    """Check the pins between the distributions of the repository at ``root``
+    (dependencies, extras and dependency groups); print the broken ones to
+    stderr and return 1 if there are any, 0 otherwise"""
+    distributions = find_distributions(root)
+    versions = {name: d.version for name, d in distributions.items()}
+    requirements = {name: d.requirements for name, d in distributions.items()}
     messages = broken_pins(versions, requirements)
     for message in messages:
         print(message, file=sys.stderr)
