@@ -471,6 +471,7 @@ with torch.jit.optimized_execution(False):
 loaded = torch.jit.script(load_later)(buffer)
 for block, loaded_block in zip(tensor.blocks(), loaded.blocks()):
     assert mtt.equal_block(block, loaded_block)
+
 print("same blocks")
 """
 

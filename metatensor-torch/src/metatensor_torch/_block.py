@@ -211,13 +211,19 @@ class TensorBlock:
         # block, "positions/cell" for the cell gradient of that one, ...) and the
         # parts of the gradient block. Gradient blocks share these lists with
         # their root block
-        self._gradient_paths: List[str] = []
-        # (a new empty list, not the `[]` literal: after a TorchScript function
-        # reading files ran under `torch.jit.optimized_execution(False)`, other
-        # compiled readers gave every block they built the same list from `[]`)
-        self._gradient_values: List[torch.Tensor] = [values][:0]
-        self._gradient_samples: List[Labels] = []
-        self._gradient_components: List[List[Labels]] = []
+        #
+        # The lists start with one item, removed at once: TorchScript gave every
+        # block the same list from `[]` here once any compiled function creating
+        # blocks had run under `torch.jit.optimized_execution(False)` (torch 2.13;
+        # `test_blocks_read_by_compiled_code_do_not_share_gradients`)
+        self._gradient_paths: List[str] = [""]
+        self._gradient_values: List[torch.Tensor] = [values]
+        self._gradient_samples: List[Labels] = [samples]
+        self._gradient_components: List[List[Labels]] = [components]
+        self._gradient_paths.clear()
+        self._gradient_values.clear()
+        self._gradient_samples.clear()
+        self._gradient_components.clear()
         # the start of the paths of the gradients of this block: "" for a root
         # block, "positions/" for its positions gradient, ...
         self._path = ""

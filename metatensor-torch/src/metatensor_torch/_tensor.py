@@ -574,7 +574,9 @@ class TensorMap:
         _check_blocks(keys, blocks)
         self._keys = keys
         self._blocks = blocks
-        self._info: Dict[str, str] = {}
+        # not `{}`: see the gradient lists in the TensorBlock constructor
+        self._info: Dict[str, str] = {"": ""}
+        self._info.clear()
 
     # ================================================================================ #
     # properties

@@ -105,7 +105,10 @@ class NeighborListOptions:
         self._full_list = full_list
         self._strict = strict
         self._length_unit = ""
-        self._requestors: List[str] = []
+        # not `[]`: see the gradient lists in metatensor-torch's TensorBlock
+        # constructor
+        self._requestors: List[str] = [""]
+        self._requestors.clear()
         self.add_requestor(requestor)
 
     @property
