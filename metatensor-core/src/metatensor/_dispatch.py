@@ -74,17 +74,6 @@ def dtype_name(dtype) -> str:
     return f"{dtype.kind}{dtype.itemsize * 8}"
 
 
-def device_name(device) -> str:
-    """DLPack-style name of a device, as upstream prints them (``'CPU:0'``,
-    ``'CUDA:1'``, and ``'ExtDev:0'`` for devices without a DLPack type)"""
-    device = str(device)
-    kind, _, index = device.partition(":")
-    names = {"cpu": "CPU", "cuda": "CUDA", "mps": "Metal", "xpu": "OneAPI"}
-    if kind not in names:
-        return "ExtDev:0"
-    return f"{names[kind]}:{index or 0}"
-
-
 def copy(array):
     """A deep copy of ``array``, keeping autograd history for torch"""
     if isinstance(array, np.ndarray):

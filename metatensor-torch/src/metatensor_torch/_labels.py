@@ -23,6 +23,7 @@ from typing import List, Optional, Tuple, Union
 
 import torch
 
+from metatensor._checks import names_text
 from metatensor._printing import entry_text, labels_table, shown_entries
 
 from . import _eager, _mts, _rows
@@ -171,15 +172,6 @@ def _in_int32_range(values: torch.Tensor) -> torch.Tensor:
         # uint64 values above 2^63 become negative in int64
         low = 0
     return ((wide >= low) & (wide <= 2147483647)).all()
-
-
-def names_text(names: List[str]) -> str:
-    """``names`` as Python shows a list of str (TorchScript's ``str`` does not
-    quote the items)"""
-    quoted: List[str] = []
-    for name in names:
-        quoted.append("'" + name + "'")
-    return "[" + ", ".join(quoted) + "]"
 
 
 def _device(device: Union[torch.device, str]) -> torch.device:
