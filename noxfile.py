@@ -223,7 +223,7 @@ def tests_docs(session):
     if sys.version_info < (3, 11):
         session.skip("the site documents metatomic-torchsim: it needs Python >= 3.11")
     session.install(TORCH)
-    session.install("pytest", "docutils", *DISTRIBUTION_PATHS, TORCHSIM_PATH)
+    session.install("pytest", "sphinx", *DISTRIBUTION_PATHS, TORCHSIM_PATH)
     _pytest(session, ["docs/tests"])
 
 
